@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INTEROP := tests/interop
+
+.PHONY: run test lint interop-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes; the stamp records that it is done.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+## run: set up the embedded default (SQLite, a development key, bundled frameworks) and serve on :8000
+run: $(VENV)/.installed-run
+	$(BIN)/issuer keys generate --dev --if-missing
+	$(BIN)/issuer serve
+
+## test: install the test extras (and the JavaScript reference stack when npm is present), run the suite
+test: $(VENV)/.installed-test interop-deps
+	$(BIN)/python -m pytest
+
+## lint: ruff, mypy (strict) and the import contracts
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# The interoperability tests drive the Digital Bazaar stack; without npm they are skipped
+# locally (never in CI, where .ci/run installs Node packages first).
+interop-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ $(INTEROP)/node_modules/.package-lock.json -nt $(INTEROP)/package-lock.json ] || \
+	  (cd $(INTEROP) && npm ci --no-audit --no-fund --silent); \
+	else echo "npm not found: interoperability tests will be skipped"; fi
+
+clean:
+	rm -rf $(VENV) $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""`python -m issuer` runs the CLI."""
+
+from issuer.cli import app
+
+app()

@@ -1,0 +1,92 @@
+"""Settings, read once from `ISSUER_*` environment variables by the edges (web app, CLI).
+
+The core never reads the environment: the edges pass it plain values taken from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from issuer.profiles import IssuerProfile
+
+PACKAGE_DIR = Path(__file__).parent
+BUNDLED_FRAMEWORKS_DIR = PACKAGE_DIR / "data" / "frameworks"
+TEMPLATES_DIR = PACKAGE_DIR.parent / "templates"
+PREFIX = "ISSUER_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable. Each field `x` is read from `ISSUER_X` (see README)."""
+
+    base_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    keys_dir: Path = Path("keys")
+    key_passphrase: str | None = field(default=None, repr=False)
+    did: str | None = None
+    issuer_name: str = "Development Issuer"
+    issuer_url: str | None = None
+    issuer_email: str | None = None
+    issuer_image: str | None = None
+    issuer_description: str | None = None
+    linkedin_organization_id: str | None = None
+    language: str = "en"
+    frameworks_dir: Path = BUNDLED_FRAMEWORKS_DIR
+    templates_dir: Path = TEMPLATES_DIR
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allow_private_fetch: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'issuer.db'}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `ISSUER_*` variables; anything unset keeps its default."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = environ.get(PREFIX + spec.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[spec.name] = _convert(spec.type, raw)
+        return cls(**values)
+
+    @property
+    def frameworks_upload_dir(self) -> Path:
+        """Where imported (non-bundled) framework files are kept."""
+        return self.data_dir / "frameworks"
+
+    def creator_profile(self) -> IssuerProfile:
+        """The issuer's Profile as the creator of Achievements, identified by its web address.
+
+        Achievements are published documents that must not change when the signing key does,
+        so their creator is identified by `{base_url}/issuer` rather than by the DID.
+        """
+        return IssuerProfile(
+            id=f"{self.base_url}/issuer",
+            name=self.issuer_name,
+            url=self.issuer_url or self.base_url,
+            email=self.issuer_email,
+            image=self.issuer_image,
+            description=self.issuer_description,
+            linkedin_organization_id=self.linkedin_organization_id,
+        )
+
+
+def _convert(annotation: Any, raw: str) -> Any:
+    kind = str(annotation)
+    if "Path" in kind:
+        return Path(raw)
+    if "bool" in kind:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if "int" in kind:
+        return int(raw)
+    return raw

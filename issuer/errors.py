@@ -1,0 +1,86 @@
+"""Every error the issuer raises on purpose, in one tree (httpx style).
+
+    IssuerError
+    ├── InvalidInput            bad input from a person or a file: a clear message
+    │   ├── FrameworkInvalid    a skills framework file that does not follow the format
+    │   ├── CredentialInvalid   a credential that cannot be signed or read
+    │   ├── JsonLdInvalid       JSON-LD that drops a term or leaves a type undefined
+    │   └── ContextNotBundled   a JSON-LD context URL we do not ship (we never fetch contexts)
+    ├── NotFound
+    ├── PermissionDenied
+    ├── Conflict
+    ├── KeyMaterialError        key material missing, unreadable or locked
+    └── ProofError              a proof that cannot be created
+
+The core raises these; only the edges (web, CLI) turn them into HTTP statuses or exit codes.
+A failed *verification* is not an error: it is a VerificationReport with failed checks.
+"""
+
+from __future__ import annotations
+
+
+class IssuerError(Exception):
+    """Base of every error raised on purpose by the issuer."""
+
+
+class InvalidInput(IssuerError):
+    """Input that cannot be accepted; the message says what and where."""
+
+
+class FrameworkInvalid(InvalidInput):
+    """A skills framework file that does not follow the format.
+
+    `source` names the file and `path` the JSON path of the offending value, so a coordinator can
+    find the problem without reading code.
+    """
+
+    def __init__(self, source: str, path: str, problem: str) -> None:
+        self.source = source
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{source}: {path}: {problem}")
+
+
+class CredentialInvalid(InvalidInput):
+    """A credential (or other document) that cannot be signed or parsed."""
+
+
+class JsonLdInvalid(InvalidInput):
+    """JSON-LD expansion would drop a property or leave a type undefined.
+
+    Verifiers built on jsonld.js safe mode reject such documents, so we never sign one.
+    """
+
+
+class ContextNotBundled(InvalidInput):
+    """A JSON-LD context that is not bundled; contexts are never loaded from the network."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"JSON-LD context {url!r} is not bundled with the issuer; "
+            "contexts are never loaded from the network"
+        )
+
+
+class NotFound(IssuerError):
+    """The thing asked for does not exist (or the caller may not know that it does)."""
+
+
+class PermissionDenied(IssuerError):
+    """The caller is known but may not do this."""
+
+
+class Conflict(IssuerError):
+    """The request clashes with the current state (already issued, already revoked...)."""
+
+
+class KeyMaterialError(IssuerError):
+    """Signing key missing, unreadable, or locked by a passphrase we do not have.
+
+    Messages name the file, never the key bytes or the passphrase.
+    """
+
+
+class ProofError(IssuerError):
+    """A proof could not be created (not: a proof failed to verify, which is a result)."""

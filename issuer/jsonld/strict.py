@@ -1,0 +1,69 @@
+"""Strict JSON-LD: refuse documents whose meaning JSON-LD expansion would silently change.
+
+The VC 2.0 context has no `@vocab`, so a property it does not define is dropped by expansion
+and a type it does not define stays a relative IRI. jsonld.js in safe mode (the Digital Bazaar
+verifiers) rejects such documents; pyld drops them quietly. We check ourselves and name the term.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyld import jsonld
+
+from issuer.errors import JsonLdInvalid
+from issuer.jsonld.canonize import jsonld_error
+from issuer.jsonld.loader import load_document
+from issuer.types import DocumentLoader, JsonObject
+
+
+def expand_strictly(document: JsonObject, loader: DocumentLoader = load_document) -> list[Any]:
+    """Expand `document`; raise JsonLdInvalid naming the first dropped or undefined term."""
+    dropped: list[str] = []
+
+    def on_property_dropped(term: str | None) -> None:
+        dropped.append(str(term))
+
+    try:
+        expanded: list[Any] = jsonld.expand(
+            document,
+            {"documentLoader": loader, "base": None},
+            on_property_dropped=on_property_dropped,
+        )
+    except jsonld.JsonLdError as error:
+        raise jsonld_error(error) from error
+    if dropped:
+        raise JsonLdInvalid(
+            f"property {dropped[0]!r} is not defined by the document's @context "
+            "and would be dropped by JSON-LD expansion"
+        )
+    _check_node_references(expanded)
+    return expanded
+
+
+def _check_node_references(value: Any) -> None:
+    """Every expanded @type and @id must be an absolute IRI (or a blank node id)."""
+    if isinstance(value, list):
+        for item in value:
+            _check_node_references(item)
+        return
+    if not isinstance(value, dict):
+        return
+    if "@value" in value:
+        return
+    for type_ in value.get("@type", []) if isinstance(value.get("@type"), list) else []:
+        if not _is_absolute(type_):
+            raise JsonLdInvalid(
+                f"type {type_!r} is not defined by the document's @context "
+                "(add the context that defines it)"
+            )
+    node_id = value.get("@id")
+    if isinstance(node_id, str) and not _is_absolute(node_id):
+        raise JsonLdInvalid(f"id {node_id!r} is not an absolute IRI")
+    for key, item in value.items():
+        if key not in ("@type", "@id"):
+            _check_node_references(item)
+
+
+def _is_absolute(iri: str) -> bool:
+    return iri.startswith("_:") or (":" in iri and not iri.startswith(":"))

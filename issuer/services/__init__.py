@@ -1,0 +1,1 @@
+"""Use cases: each public function is one unit of work; none commits on its own."""

@@ -1,0 +1,29 @@
+"""The application factory: `create_app(settings)` builds everything; nothing happens at import."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from issuer import __version__
+from issuer.config import Settings
+from issuer.services.catalog import build_catalog, framework_files, load_frameworks
+from issuer.web import errors
+from issuer.web.routes import public
+from issuer.web.templating import make_templates
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="Open Badges 3.0 issuer", version=__version__)
+    app.state.settings = settings
+    app.state.templates = make_templates(settings.templates_dir)
+    creator = settings.creator_profile()
+    app.state.creator_profile = creator.to_json()
+    frameworks = load_frameworks(
+        framework_files(settings.frameworks_dir, settings.frameworks_upload_dir)
+    )
+    app.state.catalog = build_catalog(
+        frameworks, base_url=settings.base_url, creator=creator, language=settings.language
+    )
+    errors.install(app)
+    app.include_router(public.router)
+    return app

@@ -1,0 +1,27 @@
+"""Our own errors as HTTP responses: JSON for API clients, a page for browsers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound, PermissionDenied
+from issuer.web.templating import render
+
+STATUS = {NotFound: 404, PermissionDenied: 403, Conflict: 409, InvalidInput: 422}
+
+
+def status_for(error: IssuerError) -> int:
+    for kind, status in STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(IssuerError)
+    async def issuer_error(request: Request, error: IssuerError) -> Response:
+        status = status_for(error)
+        if "text/html" in request.headers.get("accept", ""):
+            return render(request, "error.html", {"status": status, "message": str(error)}, status)
+        return JSONResponse({"detail": str(error)}, status_code=status)

@@ -1,0 +1,74 @@
+"""Public pages and documents: the Achievements, their badge images and the issuer Profile."""
+
+from __future__ import annotations
+
+import textwrap
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from issuer.services.catalog import Catalog, CatalogEntry
+from issuer.web.negotiation import wants_json
+from issuer.web.templating import render
+
+router = APIRouter()
+
+JSON_LD = "application/ld+json"
+LEVEL_COLOURS = ("#0f766e", "#1d4ed8", "#7c3aed", "#b45309", "#be123c", "#4d7c0f")
+
+
+def catalog_of(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request) -> Response:
+    catalog = catalog_of(request)
+    return render(
+        request,
+        "public/achievements.html",
+        {"frameworks": catalog.frameworks(), "entries": catalog.entries},
+    )
+
+
+@router.get("/achievements/{soc}/{level}", response_model=None)
+def achievement(request: Request, soc: str, level: str) -> Response:
+    """The Achievement: JSON-LD for `Accept: application/ld+json|application/json`, else a page."""
+    entry = catalog_of(request).find(soc, level)
+    if wants_json(request):
+        return JSONResponse(entry.achievement, media_type=JSON_LD)
+    return render(request, "public/achievement.html", {"entry": entry})
+
+
+@router.get("/achievements/{soc}/{level}/image.svg")
+def badge_image(request: Request, soc: str, level: str) -> Response:
+    """The level's badge, rendered from templates/badges/level.svg."""
+    entry = catalog_of(request).find(soc, level)
+    body = request.app.state.templates.get_template("badges/level.svg").render(badge(entry))
+    return Response(
+        body,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get("/issuer")
+def issuer_profile(request: Request) -> Response:
+    """The issuer's Profile, the `creator` named by every Achievement."""
+    return JSONResponse(request.app.state.creator_profile, media_type=JSON_LD)
+
+
+def badge(entry: CatalogEntry) -> dict[str, object]:
+    """What the badge template needs: colour and pips by level position, wrapped title lines."""
+    levels = entry.framework.levels
+    position = levels.index(entry.level)
+    return {
+        "title_lines": textwrap.wrap(entry.framework.occupation.title, 20)[:3],
+        "label": entry.level.label,
+        "soc": entry.framework.occupation.soc,
+        "colour": LEVEL_COLOURS[position % len(LEVEL_COLOURS)],
+        "position": position + 1,
+        "count": len(levels),
+        "caption": entry.achievement["image"]["caption"],
+    }
