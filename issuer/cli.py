@@ -6,24 +6,43 @@ input; verification failures exit 1. Tracebacks are for bugs only.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from issuer.config import Settings
-from issuer.errors import IssuerError
+from issuer.errors import InvalidInput, IssuerError
+from issuer.jsonld.loader import load_document
+from issuer.proofs.vc_jwt import looks_like_jwt
 from issuer.services import catalog
+from issuer.services.fetching import Fetcher
+from issuer.services.identity import (
+    FORMATS,
+    IssuerIdentity,
+    load_identity,
+    make_resolver,
+    sign_credential,
+)
+from issuer.services.keyring import KeyRing
+from issuer.verification import verify_credential
 
 app = typer.Typer(
     help="Open Badges 3.0 issuer for occupational skills frameworks.", no_args_is_help=True
 )
 achievements_app = typer.Typer(help="Build Open Badges 3.0 Achievements from skills frameworks.")
 app.add_typer(achievements_app, name="achievements")
+keys_app = typer.Typer(help="The issuer's signing keys.")
+app.add_typer(keys_app, name="keys")
 
+EXIT_NOT_VERIFIED = 1
 EXIT_INVALID = 2
+MAX_INPUT_BYTES = 1_000_000
 
 
 @contextmanager
@@ -66,6 +85,138 @@ def achievements_build(
         typer.echo(str(path))
 
 
+def identity(config: Settings) -> IssuerIdentity:
+    with reported_errors():
+        return load_identity(
+            config.keys_dir, config.key_passphrase, config.did, config.signing_profile()
+        )
+
+
+DevOption = Annotated[
+    bool, typer.Option("--dev", help="Write the key unencrypted (development only).")
+]
+
+
+@keys_app.command("generate")
+def keys_generate(
+    dev: DevOption = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when a key exists.")
+    ] = False,
+) -> None:
+    """Create the issuer's Ed25519 signing key, encrypted with ISSUER_KEY_PASSPHRASE."""
+    config = settings()
+    ring = KeyRing(config.keys_dir)
+    if if_missing and ring.exists():
+        typer.echo(f"signing key exists: {ring.signing_key_path}")
+        return
+    with reported_errors():
+        key = ring.generate(config.key_passphrase, dev=dev)
+    kind = "unencrypted development" if dev and not config.key_passphrase else "encrypted"
+    typer.echo(f"wrote {kind} signing key {ring.signing_key_path}")
+    typer.echo(f"public key (Multikey): {key.multikey}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(dev: DevOption = False) -> None:
+    """Replace the signing key; old public keys stay published so old credentials verify."""
+    config = settings()
+    ring = KeyRing(config.keys_dir)
+    with reported_errors():
+        key = ring.rotate(config.key_passphrase, dev=dev)
+    typer.echo(f"new signing key: {key.multikey}")
+    typer.echo(f"published keys: {len(ring.public_keys())}")
+
+
+@app.command()
+def did() -> None:
+    """Print the issuer's DID document (every key as a Multikey in assertionMethod)."""
+    typer.echo(json.dumps(identity(settings()).did_document(), indent=2))
+
+
+@app.command()
+def sign(
+    unsigned: Annotated[Path, typer.Argument(help="The unsigned credential (JSON).")],
+    form: Annotated[
+        str, typer.Option("--format", help="di (Data Integrity), jwt (OB 3.0) or vc+jwt.")
+    ] = "di",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+) -> None:
+    """Sign a credential with the configured key, as the configured issuer Profile."""
+    config = settings()
+    with reported_errors():
+        if form not in FORMATS:
+            raise InvalidInput(f"unknown format {form!r}; choose one of {', '.join(FORMATS)}")
+        document = read_json(unsigned)
+        signed = sign_credential(document, identity(config), form=form, now=datetime.now(UTC))
+    text = signed if isinstance(signed, str) else json.dumps(signed, indent=2, ensure_ascii=False)
+    if out is None:
+        typer.echo(text)
+    else:
+        write_text(out, text + "\n")
+
+
+@app.command()
+def verify(
+    credential: Annotated[Path, typer.Argument(help="A credential: JSON or compact JWT.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Verify a credential: exit 0 verified, 1 not verified, 2 unreadable."""
+    config = settings()
+    with reported_errors():
+        text = read_text(credential)
+        document: dict[str, object] | str = (
+            text.strip() if looks_like_jwt(text) else parse_json(text, str(credential))
+        )
+    own = identity(config) if KeyRing(config.keys_dir).exists() else None
+    resolve = make_resolver(own, Fetcher(allow_private=config.allow_private_fetch))
+    report = verify_credential(
+        document, now=datetime.now(UTC), resolve=resolve, loader=load_document
+    )
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        typer.echo("VERIFIED" if report.verified else "NOT VERIFIED")
+        for check in report.checks:
+            typer.echo(f"  {check.status:7} {check.name}: {check.message}")
+    if not report.verified:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_INPUT_BYTES + 1)
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read ({error.strerror})") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise InvalidInput(f"{path}: larger than {MAX_INPUT_BYTES} bytes")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not UTF-8 text") from None
+
+
+def parse_json(text: str, source: str) -> dict[str, object]:
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise InvalidInput(f"{source}: not JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise InvalidInput(f"{source}: a credential is a JSON object")
+    return document
+
+
+def read_json(path: Path) -> dict[str, object]:
+    return parse_json(read_text(path), str(path))
+
+
+def write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default ISSUER_HOST).")] = None,
@@ -74,9 +225,11 @@ def serve(
     """Serve the issuer's web app and API."""
     import uvicorn
 
-    from issuer.web.app import create_app
-
     config = settings()
-    with reported_errors():
-        application = create_app(config)
-    uvicorn.run(application, host=host or config.host, port=port or config.port)
+    # The app is named, not imported: the CLI and the web edge stay independent siblings.
+    uvicorn.run(
+        "issuer.web.app:app_from_env",
+        factory=True,
+        host=host or config.host,
+        port=port or config.port,
+    )

@@ -80,6 +80,10 @@ class Settings:
             linkedin_organization_id=self.linkedin_organization_id,
         )
 
+    def signing_profile(self) -> IssuerProfile:
+        """The Profile credentials name as `issuer`; its id becomes the DID when keys load."""
+        return self.creator_profile()
+
 
 def _convert(annotation: Any, raw: str) -> Any:
     kind = str(annotation)

@@ -45,3 +45,35 @@ def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def framework_document(path: Path = RADIOLOGY) -> dict:  # type: ignore[type-arg]
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+OB_VECTOR = json.loads(
+    (VECTORS / "1edtech-ob-v3p0-spec/ob-eddsa-rdfc-2022-vector.json").read_text()
+)
+SEED = bytes(range(32))
+
+
+@pytest.fixture
+def signing_key():  # type: ignore[no-untyped-def]
+    """A key from a fixed seed: real signatures, reproducible runs."""
+    from issuer.keys import SigningKey
+
+    return SigningKey.from_seed(SEED)
+
+
+@pytest.fixture
+def unsigned_credential() -> dict:  # type: ignore[type-arg]
+    """The OB 3.0 specification's example credential, unsigned, without issuer and validFrom."""
+    import copy
+
+    document = copy.deepcopy(OB_VECTOR["unsecuredDocument"])
+    del document["issuer"], document["validFrom"]
+    return document
+
+
+@pytest.fixture
+def dev_keys(runner: CliRunner) -> None:
+    from issuer.cli import app
+
+    result = runner.invoke(app, ["keys", "generate", "--dev"])
+    assert result.exit_code == 0, result.output

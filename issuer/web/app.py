@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from issuer import __version__
 from issuer.config import Settings
 from issuer.services.catalog import build_catalog, framework_files, load_frameworks
+from issuer.services.identity import load_identity
+from issuer.services.keyring import KeyRing
 from issuer.web import errors
 from issuer.web.routes import public
 from issuer.web.templating import make_templates
@@ -24,6 +26,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.catalog = build_catalog(
         frameworks, base_url=settings.base_url, creator=creator, language=settings.language
     )
+    ring = KeyRing(settings.keys_dir)
+    app.state.identity = (
+        load_identity(
+            settings.keys_dir, settings.key_passphrase, settings.did, settings.signing_profile()
+        )
+        if ring.exists()
+        else None
+    )
     errors.install(app)
     app.include_router(public.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory `issuer serve` hands to uvicorn: settings from ISSUER_* variables."""
+    return create_app(Settings.from_env())

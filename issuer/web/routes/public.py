@@ -7,7 +7,10 @@ import textwrap
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from issuer.dids import DID_WEB, did_web_path
+from issuer.errors import NotFound
 from issuer.services.catalog import Catalog, CatalogEntry
+from issuer.services.identity import IssuerIdentity
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
 
@@ -57,6 +60,33 @@ def badge_image(request: Request, soc: str, level: str) -> Response:
 def issuer_profile(request: Request) -> Response:
     """The issuer's Profile, the `creator` named by every Achievement."""
     return JSONResponse(request.app.state.creator_profile, media_type=JSON_LD)
+
+
+@router.get("/.well-known/did.json")
+def well_known_did(request: Request) -> Response:
+    """The did:web document of a bare-domain did:web (`did:web:example.org`)."""
+    return did_web_document(request, "/.well-known/did.json")
+
+
+@router.get("/{path:path}/did.json")
+def path_did(request: Request, path: str) -> Response:
+    """The did:web document of a did:web with a path (`did:web:example.org:issuers:a`)."""
+    return did_web_document(request, f"/{path}/did.json")
+
+
+def did_web_document(request: Request, path: str) -> Response:
+    identity: IssuerIdentity | None = request.app.state.identity
+    if (
+        identity is None
+        or not identity.did.startswith(DID_WEB)
+        or did_web_path(identity.did) != path
+    ):
+        raise NotFound("no DID document here: this issuer is not a did:web at this path")
+    return JSONResponse(
+        identity.did_document(),
+        media_type="application/did+ld+json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 def badge(entry: CatalogEntry) -> dict[str, object]:

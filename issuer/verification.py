@@ -1,0 +1,132 @@
+"""Verify a credential and say plainly what holds: a report of checks, never an exception.
+
+Like digitalbazaar's `verify` returning `{verified, results, error}`, every outcome (bad
+signature, unknown key, expired, undefined terms) is a failed Check with a reason a person can
+read. The clock (`now`), the DID resolver and the JSON-LD loader are passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from issuer.errors import IssuerError
+from issuer.jsonld.strict import expand_strictly
+from issuer.proofs.data_integrity import Resolve, verify_proof
+from issuer.proofs.vc_jwt import decode_vc_jwt
+from issuer.types import DocumentLoader, JsonObject
+
+Status = Literal["passed", "failed", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: Status
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    checks: tuple[Check, ...]
+    credential: JsonObject | None = field(default=None, repr=False)
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.checks) and all(check.status != "failed" for check in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [check for check in self.checks if check.status == "failed"]
+
+    def to_json(self) -> JsonObject:
+        """The VC-API verify response shape: verified, checks, warnings, errors."""
+        return {
+            "verified": self.verified,
+            "checks": [c.name for c in self.checks if c.status == "passed"],
+            "warnings": [
+                {"check": c.name, "message": c.message}
+                for c in self.checks
+                if c.status == "warning"
+            ],
+            "errors": [{"check": c.name, "message": c.message} for c in self.failed],
+        }
+
+
+def verify_credential(
+    credential: JsonObject | str, *, now: datetime, resolve: Resolve, loader: DocumentLoader
+) -> VerificationReport:
+    """Check proof, issuer, validity dates and JSON-LD of a credential (JSON or compact JWT)."""
+    if isinstance(credential, str):
+        result = decode_vc_jwt(credential.strip(), resolve=resolve)
+        if result.credential is None:
+            return VerificationReport((Check("proof", "failed", result.reason),))
+        document, proof = result.credential, Check("proof", "passed", result.reason)
+        controller = result.controller
+    else:
+        document = credential
+        di = verify_proof(document, resolve=resolve, loader=loader)
+        proof = Check("proof", "passed" if di.verified else "failed", di.reason)
+        controller = di.controller
+    checks = [proof, _issuer_check(document, controller), *_date_checks(document, now)]
+    checks.append(_json_ld_check(document, loader))
+    return VerificationReport(tuple(checks), document)
+
+
+def issuer_id(credential: JsonObject) -> str | None:
+    issuer = credential.get("issuer")
+    value = issuer.get("id") if isinstance(issuer, dict) else issuer
+    return value if isinstance(value, str) else None
+
+
+def _issuer_check(credential: JsonObject, controller: str | None) -> Check:
+    issuer = issuer_id(credential)
+    if issuer is None:
+        return Check("issuer", "failed", "the credential names no issuer")
+    if controller is None:
+        return Check("issuer", "failed", f"no verified key of {issuer} signed it")
+    if controller != issuer:
+        return Check(
+            "issuer", "failed", f"signed by a key of {controller}, not of the issuer {issuer}"
+        )
+    return Check("issuer", "passed", f"signed by the issuer {issuer}")
+
+
+def _date_checks(credential: JsonObject, now: datetime) -> list[Check]:
+    checks = []
+    start = credential.get("validFrom") or credential.get("issuanceDate")
+    end = credential.get("validUntil") or credential.get("expirationDate")
+    for name, value, in_force in (("validFrom", start, True), ("validUntil", end, False)):
+        if value is None:
+            continue
+        moment = _datetime(value)
+        if moment is None:
+            checks.append(Check(name, "failed", f"{value!r} is not a valid date and time"))
+        elif in_force and moment > now:
+            checks.append(Check(name, "failed", f"not valid before {value}"))
+        elif not in_force and moment <= now:
+            checks.append(Check("expiry", "failed", f"expired on {value}"))
+        else:
+            checks.append(Check(name if in_force else "expiry", "passed", f"{name} {value}"))
+    if start is None:
+        checks.append(Check("validFrom", "failed", "the credential has no validFrom"))
+    return checks
+
+
+def _json_ld_check(credential: JsonObject, loader: DocumentLoader) -> Check:
+    try:
+        expand_strictly({k: v for k, v in credential.items() if k != "proof"}, loader)
+    except IssuerError as error:
+        return Check("json-ld", "failed", str(error))
+    return Check("json-ld", "passed", "every term is defined by the credential's contexts")
+
+
+def _datetime(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None

@@ -1,0 +1,103 @@
+"""`issuer keys`, `did`, `sign` and `verify`: round trips and exit codes 0 / 1 / 2."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from issuer.cli import app
+
+
+def test_keys_generate_needs_a_passphrase_or_dev(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["keys", "generate"])
+    assert result.exit_code == 2
+    assert "ISSUER_KEY_PASSPHRASE" in result.output
+
+
+def test_encrypted_key_never_printed_and_needed_to_sign(
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    unsigned_credential: dict,  # type: ignore[type-arg]
+) -> None:
+    monkeypatch.setenv("ISSUER_KEY_PASSPHRASE", "pass-phrase-42")
+    result = runner.invoke(app, ["keys", "generate"])
+    assert result.exit_code == 0 and "encrypted" in result.output
+    assert "pass-phrase-42" not in result.output and "PRIVATE" not in result.output
+    unsigned = tmp_path / "u.json"
+    unsigned.write_text(json.dumps(unsigned_credential))
+    monkeypatch.setenv("ISSUER_KEY_PASSPHRASE", "wrong")
+    result = runner.invoke(app, ["sign", str(unsigned)])
+    assert result.exit_code == 2 and "wrong ISSUER_KEY_PASSPHRASE" in result.output
+    assert "pass-phrase-42" not in result.output
+
+
+@pytest.mark.usefixtures("dev_keys")
+@pytest.mark.parametrize("form", ["di", "jwt", "vc+jwt"])
+def test_sign_then_verify_round_trips(
+    runner: CliRunner, tmp_path: Path, unsigned_credential: dict, form: str
+) -> None:  # type: ignore[type-arg]
+    unsigned = tmp_path / "u.json"
+    unsigned.write_text(json.dumps(unsigned_credential))
+    out = tmp_path / "signed"
+    result = runner.invoke(app, ["sign", str(unsigned), "--format", form, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    verified = runner.invoke(app, ["verify", str(out), "--json"])
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.output)["verified"] is True
+
+
+@pytest.mark.usefixtures("dev_keys")
+def test_sign_sets_our_issuer_and_valid_from(
+    runner: CliRunner, tmp_path: Path, unsigned_credential: dict
+) -> None:  # type: ignore[type-arg]
+    unsigned_credential["issuer"] = "did:example:someone-else"
+    unsigned = tmp_path / "u.json"
+    unsigned.write_text(json.dumps(unsigned_credential))
+    signed = json.loads(runner.invoke(app, ["sign", str(unsigned)]).output)
+    did = json.loads(runner.invoke(app, ["did"]).output)["id"]
+    assert signed["issuer"]["id"] == did and signed["issuer"]["type"] == ["Profile"]
+    assert signed["validFrom"].endswith("Z")
+    assert signed["proof"]["verificationMethod"].startswith(did + "#z6Mk")
+
+
+@pytest.mark.usefixtures("dev_keys")
+def test_verify_names_the_failed_check_and_exits_1(
+    runner: CliRunner, tmp_path: Path, unsigned_credential: dict
+) -> None:  # type: ignore[type-arg]
+    unsigned = tmp_path / "u.json"
+    unsigned.write_text(json.dumps(unsigned_credential))
+    signed = json.loads(runner.invoke(app, ["sign", str(unsigned)]).output)
+    signed["name"] = "Tampered"
+    tampered = tmp_path / "t.json"
+    tampered.write_text(json.dumps(signed))
+    result = runner.invoke(app, ["verify", str(tampered)])
+    assert result.exit_code == 1
+    assert "NOT VERIFIED" in result.output and "failed  proof" in result.output
+
+
+@pytest.mark.usefixtures("dev_keys")
+def test_credentials_signed_before_rotation_still_verify(
+    runner: CliRunner, tmp_path: Path, unsigned_credential: dict
+) -> None:  # type: ignore[type-arg]
+    unsigned = tmp_path / "u.json"
+    unsigned.write_text(json.dumps(unsigned_credential))
+    before = tmp_path / "before.json"
+    assert runner.invoke(app, ["sign", str(unsigned), "--out", str(before)]).exit_code == 0
+    assert runner.invoke(app, ["keys", "rotate", "--dev"]).exit_code == 0
+    assert runner.invoke(app, ["verify", str(before)]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"{not json", "not JSON"), (b"[1]", "JSON object"), (b"\xff\xfe", "not UTF-8")],
+)
+def test_unreadable_input_exits_2(
+    runner: CliRunner, tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "c.json"
+    path.write_bytes(content)
+    result = runner.invoke(app, ["verify", str(path)])
+    assert result.exit_code == 2 and message in result.output
+    assert runner.invoke(app, ["verify", str(tmp_path / "absent.json")]).exit_code == 2
