@@ -77,3 +77,12 @@ def dev_keys(runner: CliRunner) -> None:
 
     result = runner.invoke(app, ["keys", "generate", "--dev"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def realistic_credential() -> dict:  # type: ignore[type-arg]
+    """An OB 3.0 credential as the issuer will make them (~8 KB): a level's Achievement, ten
+    results, evidence and a status entry."""
+    from tests.realistic import realistic_credential as build
+
+    return build()

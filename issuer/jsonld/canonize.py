@@ -1,16 +1,18 @@
-"""RDF Dataset Canonicalization (RDFC-1.0, https://www.w3.org/TR/rdf-canon/) of JSON-LD documents.
+"""JSON-LD expansion and RDF Dataset Canonicalization (RDFC-1.0, https://www.w3.org/TR/rdf-canon/).
 
-Two implementations that must agree byte for byte (a test holds them to it on a corpus):
-- `canonize_reference`: pyld (JSON-LD -> RDF -> URDNA2015, which RDFC-1.0 standardised), with
-  pyld's N-Quads escaping corrected to RDFC-1.0;
-- `canonize`: the fast path used for signing and verifying. Contexts are inlined from the
-  loader, then pyoxigraph (Rust) parses the JSON-LD and runs RDFC-1.0.
-This module is the one place where the JSON-LD engine is chosen.
+Two canonicalizations that must agree byte for byte (a test holds them to it on a corpus):
+- `canonize_reference`: pyld end to end (JSON-LD -> RDF -> URDNA2015, which RDFC-1.0
+  standardised), with pyld's N-Quads escaping corrected to RDFC-1.0;
+- `canonize`: the fast path used for signing and verifying: pyld expands (with processed
+  scoped contexts memoized, see `_memoized_process_context`), then pyoxigraph (Rust) turns the
+  context-free expanded document into RDF and runs RDFC-1.0.
+This module is the one place where the JSON-LD engines are chosen and tuned.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pyld.nquads
@@ -42,6 +44,55 @@ def rdfc_escape(value: str) -> str:
 # so replacing it there fixes both the blank-node hashes and the output.
 pyld.nquads.escape = rdfc_escape
 
+_PROCESSED_CONTEXTS_MAX = 4096
+_processed_contexts: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+_process_context = jsonld.JsonLdProcessor._process_context
+
+
+def _memoized_process_context(
+    self: Any,
+    active_ctx: Any,
+    local_ctx: Any,
+    options: Any,
+    override_protected: bool = False,
+    propagate: bool = True,
+    validate_scoped: bool = True,
+    cycles: Any = None,
+) -> Any:
+    """pyld's context processing, remembered per (active context, local context, flags).
+
+    pyld reprocesses a type-scoped context (Achievement, Result, Evidence, ...) for every node
+    of that type: ~70 % of its time on an Open Badge. Processed contexts are frozen and carry a
+    unique `_uuid`, so the same pair always gives the same result. The entry keeps both inputs
+    alive, so their `id()`s cannot be reused by other objects while the entry exists.
+    """
+    uuid = active_ctx.get("_uuid") if isinstance(active_ctx, dict) else None
+    if uuid is None or not isinstance(local_ctx, dict | list) or cycles:
+        return _process_context(
+            self,
+            active_ctx,
+            local_ctx,
+            options,
+            override_protected,
+            propagate,
+            validate_scoped,
+            cycles,
+        )
+    key = (uuid, id(local_ctx), override_protected, propagate, validate_scoped)
+    hit = _processed_contexts.get(key)
+    if hit is not None and hit[0] is local_ctx and hit[1] is active_ctx:
+        return hit[2]
+    result = _process_context(
+        self, active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+    )
+    if len(_processed_contexts) >= _PROCESSED_CONTEXTS_MAX:
+        _processed_contexts.clear()
+    _processed_contexts[key] = (local_ctx, active_ctx, result)
+    return result
+
+
+jsonld.JsonLdProcessor._process_context = _memoized_process_context
+
 
 def canonize_reference(document: JsonObject, loader: DocumentLoader = load_document) -> str:
     """RDFC-1.0 N-Quads of a JSON-LD document, computed by pyld (slow, the yardstick)."""
@@ -58,12 +109,33 @@ def canonize_reference(document: JsonObject, loader: DocumentLoader = load_docum
     return nquads
 
 
+def expand(
+    document: JsonObject,
+    loader: DocumentLoader = load_document,
+    on_property_dropped: Callable[[str | None], None] | None = None,
+) -> list[Any]:
+    """JSON-LD expansion (pyld), with our own errors for failures."""
+    try:
+        expanded: list[Any] = jsonld.expand(
+            document,
+            {"documentLoader": loader, "base": None},
+            on_property_dropped=on_property_dropped or (lambda _: None),
+        )
+    except jsonld.JsonLdError as error:
+        raise jsonld_error(error) from error
+    return expanded
+
+
 def canonize(document: JsonObject, loader: DocumentLoader = load_document) -> str:
-    """RDFC-1.0 N-Quads of a JSON-LD document (fast path: pyoxigraph)."""
-    inlined = _inline_contexts(document, loader)
+    """RDFC-1.0 N-Quads of a JSON-LD document (the fast path)."""
+    return canonize_expanded(expand(document, loader))
+
+
+def canonize_expanded(expanded: list[Any]) -> str:
+    """RDFC-1.0 N-Quads of an already expanded document: no contexts left to process."""
     try:
         dataset = pyoxigraph.Dataset(
-            pyoxigraph.parse(json.dumps(inlined), format=pyoxigraph.RdfFormat.JSON_LD)
+            pyoxigraph.parse(json.dumps(expanded), format=pyoxigraph.RdfFormat.JSON_LD)
         )
     except (SyntaxError, ValueError) as error:
         raise JsonLdInvalid(f"the document is not valid JSON-LD: {error}") from error
@@ -74,30 +146,6 @@ def canonize(document: JsonObject, loader: DocumentLoader = load_document) -> st
     lines = [line for line in serialized.decode("utf-8").split("\n") if line]
     lines.sort()
     return "".join(line + "\n" for line in lines)
-
-
-def _inline_contexts(value: Any, loader: DocumentLoader) -> Any:
-    """Replace every context URL in `@context` with the bundled context's own `@context`."""
-    if isinstance(value, list):
-        return [_inline_contexts(item, loader) for item in value]
-    if not isinstance(value, dict):
-        return value
-    result = {}
-    for key, item in value.items():
-        if key == "@context":
-            result[key] = _inline_context_value(item, loader)
-        else:
-            result[key] = _inline_contexts(item, loader)
-    return result
-
-
-def _inline_context_value(context: Any, loader: DocumentLoader) -> Any:
-    if isinstance(context, list):
-        return [_inline_context_value(item, loader) for item in context]
-    if isinstance(context, str):
-        remote = loader(context)
-        return _inline_context_value(remote["document"].get("@context"), loader)
-    return context
 
 
 def jsonld_error(error: jsonld.JsonLdError) -> Exception:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyld import jsonld
-
 from issuer.errors import JsonLdInvalid
-from issuer.jsonld.canonize import jsonld_error
+from issuer.jsonld.canonize import expand
 from issuer.jsonld.loader import load_document
 from issuer.types import DocumentLoader, JsonObject
 
@@ -24,14 +22,7 @@ def expand_strictly(document: JsonObject, loader: DocumentLoader = load_document
     def on_property_dropped(term: str | None) -> None:
         dropped.append(str(term))
 
-    try:
-        expanded: list[Any] = jsonld.expand(
-            document,
-            {"documentLoader": loader, "base": None},
-            on_property_dropped=on_property_dropped,
-        )
-    except jsonld.JsonLdError as error:
-        raise jsonld_error(error) from error
+    expanded = expand(document, loader, on_property_dropped)
     if dropped:
         raise JsonLdInvalid(
             f"property {dropped[0]!r} is not defined by the document's @context "

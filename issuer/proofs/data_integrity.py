@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from issuer.dids import authorizes, find_verification_method
 from issuer.errors import InvalidInput, IssuerError, ProofError
+from issuer.jsonld.canonize import canonize_expanded
 from issuer.jsonld.strict import expand_strictly
 from issuer.keys import SigningKey, decode_multikey, verify_ed25519
 from issuer.proofs import eddsa_rdfc_2022 as suite
@@ -51,7 +52,8 @@ def add_proof(
     """
     if "proof" in document:
         raise ProofError("the document already has a proof; sign the unsecured document")
-    expand_strictly(document, loader)
+    # Expand once, strictly, and canonicalize that same expansion.
+    canonical_document = canonize_expanded(expand_strictly(document, loader))
     # Key order as in the OB 3.0 specification's example, so signed files diff cleanly with it.
     options: JsonObject = {
         "type": suite.PROOF_TYPE,
@@ -61,8 +63,7 @@ def add_proof(
         "proofPurpose": proof_purpose,
     }
     data = suite.hash_data(
-        suite.configure_proof(options, document["@context"], loader),
-        suite.transform(document, loader),
+        suite.configure_proof(options, document["@context"], loader), canonical_document
     )
     return {
         **document,

@@ -58,3 +58,42 @@ def test_control_characters_in_blank_node_literals_hash_alike_in_both() -> None:
         "knows": [{"name": "x\by"}, {"name": "x\fy"}, {"name": "x\x01y"}],
     }
     assert canonize(document) == canonize_reference(document)
+
+
+def corpus() -> dict[str, dict]:  # type: ignore[type-arg]
+    """Documents the fast path must canonicalize exactly as pyld does."""
+    from issuer.dids import did_document
+    from tests.conftest import ROOT
+    from tests.realistic import realistic_credential
+
+    documents = {
+        str(path.relative_to(ROOT)): json.loads(path.read_text())
+        for path in sorted((ROOT / "achievements").rglob("*.json"))
+    }
+    for vector in ("eddsa-rdfc-2022/signedDataInt.json", "Ed25519Signature2020/signedEdSig.json"):
+        documents[vector] = json.loads((SHARED_VECTORS / "w3c-vc-di-eddsa" / vector).read_text())
+    credential = realistic_credential()
+    documents["realistic credential"] = credential
+    odd = json.loads(json.dumps(credential))
+    odd["name"] = CONTROL_TEXT + " — “quotes” <&> 検査 \U0001f600"
+    odd["credentialSubject"]["result"][0]["status"] = "Failed"
+    documents["credential with control characters and emoji"] = odd
+    documents["did document"] = did_document(
+        "did:web:example.org", ["z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"]
+    )
+    return documents
+
+
+CORPUS = corpus()
+
+
+@pytest.mark.parametrize("name", CORPUS)
+def test_fast_path_is_byte_identical_to_pyld(name: str) -> None:
+    document = CORPUS[name]
+    assert canonize(document) == canonize_reference(document)
+
+
+def test_memoized_context_processing_gives_the_same_result_on_repeat() -> None:
+    document = CORPUS["realistic credential"]
+    first = canonize(document)
+    assert all(canonize(document) == first for _ in range(3))

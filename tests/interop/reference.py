@@ -1,0 +1,40 @@
+"""Drive tests/interop/reference.mjs (the Digital Bazaar stack) from Python tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+INTEROP_DIR = Path(__file__).parent
+SCRIPT = INTEROP_DIR / "reference.mjs"
+
+
+def missing() -> str | None:
+    """Why the reference stack cannot run here, or None when it can."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (INTEROP_DIR / "node_modules" / "@digitalbazaar" / "vc").exists():
+        return "run `npm ci` in tests/interop (make test does)"
+    return None
+
+
+def run_reference(op: str, timeout: float = 300, **arguments: Any) -> Any:
+    completed = subprocess.run(
+        ["node", str(SCRIPT)],
+        input=json.dumps({"op": op, **arguments}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "NODE_NO_WARNINGS": "1"},
+    )
+    if completed.returncode != 0 or not completed.stdout:
+        raise RuntimeError(f"reference stack crashed: {completed.stderr[-2000:]}")
+    answer = json.loads(completed.stdout)
+    if not answer["ok"]:
+        raise RuntimeError(f"reference stack: {answer['error']}")
+    return answer["result"]

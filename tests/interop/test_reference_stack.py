@@ -1,0 +1,90 @@
+"""Both ways with the Digital Bazaar reference stack (jsonld.js safe mode): what we sign
+verifies there, what it signs verifies here, and tampering fails on both sides."""
+
+from __future__ import annotations
+
+import copy
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from issuer.dids import did_key
+from issuer.jsonld.loader import load_document
+from issuer.keys import SigningKey
+from issuer.profiles import IssuerProfile
+from issuer.services.fetching import Fetcher
+from issuer.services.identity import IssuerIdentity, make_resolver, sign_credential
+from issuer.verification import verify_credential
+from tests.interop.reference import missing, run_reference
+
+pytestmark = pytest.mark.interop
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+SEED = bytes(range(32))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reference_stack() -> None:
+    reason = missing()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"the interoperability tests must run in CI: {reason}")
+    if reason:
+        pytest.skip(reason)
+
+
+def identity(did: str | None = None) -> IssuerIdentity:
+    key = SigningKey.from_seed(SEED)
+    own = did or did_key(key.multikey)
+    return IssuerIdentity(
+        own, key, (key.multikey,), IssuerProfile(id=own, name="St Example — Radiology")
+    )
+
+
+def our_verdict(credential: dict, issuer: IssuerIdentity) -> bool:  # type: ignore[type-arg]
+    report = verify_credential(
+        credential, now=NOW, resolve=make_resolver(issuer, Fetcher()), loader=load_document
+    )
+    return report.verified
+
+
+def test_what_we_sign_verifies_in_the_reference_stack(realistic_credential: dict) -> None:  # type: ignore[type-arg]
+    signed = sign_credential(realistic_credential, identity(), form="di", now=NOW)
+    assert run_reference("verify", credential=signed) == {"verified": True, "errors": []}
+
+
+def test_what_we_sign_as_did_web_verifies_there(realistic_credential: dict) -> None:  # type: ignore[type-arg]
+    issuer = identity("did:web:badges.example.org")
+    signed = sign_credential(realistic_credential, issuer, form="di", now=NOW)
+    documents = {issuer.did: issuer.did_document()}
+    method = issuer.did_document()["verificationMethod"][0]
+    documents[method["id"]] = {"@context": "https://w3id.org/security/multikey/v1", **method}
+    assert run_reference("verify", credential=signed, documents=documents)["verified"] is True
+
+
+def test_what_the_reference_signs_verifies_here(realistic_credential: dict) -> None:  # type: ignore[type-arg]
+    issuer = identity()
+    unsigned = {
+        **realistic_credential,
+        "issuer": issuer.profile.to_json(),
+        "validFrom": "2026-01-01T00:00:00Z",
+    }
+    signed = run_reference("sign", credential=unsigned, seedHex=SEED.hex())
+    assert signed["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert our_verdict(signed, issuer)
+
+
+def test_tampering_fails_on_both_sides(realistic_credential: dict) -> None:  # type: ignore[type-arg]
+    issuer = identity()
+    ours = sign_credential(realistic_credential, issuer, form="di", now=NOW)
+    assert isinstance(ours, dict)
+    unsigned = {
+        **realistic_credential,
+        "issuer": issuer.profile.to_json(),
+        "validFrom": "2026-01-01T00:00:00Z",
+    }
+    theirs = run_reference("sign", credential=unsigned, seedHex=SEED.hex())
+    for signed in (ours, theirs):
+        tampered = copy.deepcopy(signed)
+        tampered["credentialSubject"]["result"][3]["status"] = "Failed"
+        assert run_reference("verify", credential=tampered)["verified"] is False
+        assert not our_verdict(tampered, issuer)
