@@ -168,8 +168,7 @@ def verify(
         document: dict[str, object] | str = (
             text.strip() if looks_like_jwt(text) else parse_json(text, str(credential))
         )
-    own = identity(config) if KeyRing(config.keys_dir).exists() else None
-    resolve = make_resolver(own, Fetcher(allow_private=config.allow_private_fetch))
+    resolve = make_resolver(own_identity(config), Fetcher(allow_private=config.allow_private_fetch))
     report = verify_credential(
         document, now=datetime.now(UTC), resolve=resolve, loader=load_document
     )
@@ -181,6 +180,22 @@ def verify(
             typer.echo(f"  {check.status:7} {check.name}: {check.message}")
     if not report.verified:
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def own_identity(config: Settings) -> IssuerIdentity | None:
+    """Our identity when the key loads, so our own did:web resolves without the network.
+
+    Verifying never needs the private key: a locked or missing key just means resolving as
+    anyone else would.
+    """
+    if not KeyRing(config.keys_dir).exists():
+        return None
+    try:
+        return load_identity(
+            config.keys_dir, config.key_passphrase, config.did, config.signing_profile()
+        )
+    except IssuerError:
+        return None
 
 
 def read_text(path: Path) -> str:

@@ -96,6 +96,20 @@ def authorizes(document: JsonObject, method_id: str, relationship: str) -> bool:
     return False
 
 
+def authorized_method(document: JsonObject, method_id: str, relationship: str) -> JsonObject:
+    """The verification method `method_id`, which its controller must list for `relationship`.
+
+    InvalidInput when the document does not hold it or does not authorize it: a key that exists
+    but is not listed under assertionMethod must not sign credentials.
+    """
+    method = find_verification_method(document, method_id)
+    if method is None:
+        raise InvalidInput(f"{method_id} is not in its controller's document")
+    if not authorizes(document, method_id, relationship):
+        raise InvalidInput(f"{method_id} is not authorized for {relationship}")
+    return method
+
+
 def _absolute(document: JsonObject, method_id: object) -> str | None:
     if not isinstance(method_id, str):
         return None

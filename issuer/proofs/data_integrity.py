@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from issuer.dids import authorizes, find_verification_method
+from issuer.dids import authorized_method
 from issuer.errors import InvalidInput, IssuerError, ProofError
 from issuer.jsonld.canonize import canonize_expanded
 from issuer.jsonld.strict import expand_strictly
@@ -125,11 +125,7 @@ def _verify_one(
 def _public_key(method_id: str, resolve: Resolve, purpose: str) -> tuple[str, bytes]:
     """The controller and Ed25519 key of a verification method the controller authorizes."""
     controller_document = resolve(method_id.split("#", 1)[0])
-    method = find_verification_method(controller_document, method_id)
-    if method is None:
-        raise InvalidInput(f"{method_id} is not in its controller's document")
-    if not authorizes(controller_document, method_id, purpose):
-        raise InvalidInput(f"{method_id} is not authorized for {purpose}")
+    method = authorized_method(controller_document, method_id, purpose)
     controller = method.get("controller")
     if controller != controller_document.get("id"):
         raise InvalidInput(f"{method_id} is controlled by {controller!r}, not by its document")

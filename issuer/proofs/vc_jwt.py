@@ -17,7 +17,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from issuer.dids import authorizes, find_verification_method
+from issuer.dids import authorized_method
 from issuer.errors import CredentialInvalid, InvalidInput, IssuerError
 from issuer.keys import SigningKey, decode_multikey
 from issuer.proofs.data_integrity import ASSERTION_METHOD, Resolve
@@ -42,13 +42,12 @@ def encode_vc_jwt(credential: JsonObject, *, key: SigningKey, kid: str, form: st
     """Sign `credential` (without a Data Integrity proof) as a compact JWS with EdDSA."""
     if "proof" in credential:
         raise CredentialInvalid("a VC-JWT secures the credential itself: remove its `proof`")
-    unsecured = {k: v for k, v in credential.items()}
     if form == VC_JOSE:
         header = {"alg": "EdDSA", "typ": VC_JOSE, "kid": kid}
-        payload: JsonObject = unsecured
+        payload: JsonObject = credential
     elif form == OB3_JWT:
         header = {"alg": "EdDSA", "typ": "JWT", "kid": kid}
-        payload = _ob3_claims(unsecured)
+        payload = _ob3_claims(credential)
     else:
         raise InvalidInput(f"unknown JWT form {form!r}; use {OB3_JWT!r} or {VC_JOSE!r}")
     return jwt.encode(payload, key.private_key, algorithm="EdDSA", headers=header)
@@ -100,12 +99,7 @@ def decode_vc_jwt(token: str, *, resolve: Resolve) -> JwtResult:
 
 
 def _public_key(kid: str, resolve: Resolve) -> tuple[str, Any]:
-    document = resolve(kid.split("#", 1)[0])
-    method = find_verification_method(document, kid)
-    if method is None:
-        raise InvalidInput(f"{kid} is not in its controller's document")
-    if not authorizes(document, kid, ASSERTION_METHOD):
-        raise InvalidInput(f"{kid} is not authorized for {ASSERTION_METHOD}")
+    method = authorized_method(resolve(kid.split("#", 1)[0]), kid, ASSERTION_METHOD)
     if "publicKeyJwk" in method:
         return str(method.get("controller")), jwt.PyJWK(method["publicKeyJwk"]).key
     multibase = str(method.get("publicKeyMultibase", ""))
