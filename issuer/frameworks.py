@@ -52,9 +52,6 @@ class Framework:
     sources: tuple[tuple[str, str], ...] = ()
     attribution: str = ""
 
-    def level(self, key: str) -> Level | None:
-        return next((level for level in self.levels if level.key == key), None)
-
 
 def load_framework(path: Path) -> Framework:
     """Read and validate a framework file; FrameworkInvalid names the file and the JSON path."""
