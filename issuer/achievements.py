@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
+from issuer.files import stage_file
 from issuer.frameworks import Framework, Level
 from issuer.jsonld.loader import CREDENTIALS_V2, OB_V3P0
 from issuer.profiles import IssuerProfile
@@ -96,11 +96,7 @@ def write_achievements(out_dir: Path, files: Mapping[str, JsonObject]) -> list[P
     try:
         for relative, achievement in files.items():
             target = out_dir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(achievement_bytes(achievement))
-            staged.append((Path(name), target))
+            staged.append((stage_file(target, achievement_bytes(achievement)), target))
     except BaseException:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)

@@ -7,7 +7,6 @@ input; verification failures exit 1. Tracebacks are for bugs only.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,12 +17,12 @@ import typer
 
 from issuer.config import Settings
 from issuer.errors import InvalidInput, IssuerError
+from issuer.files import write_atomic
 from issuer.jsonld.loader import load_document
 from issuer.proofs.vc_jwt import looks_like_jwt
 from issuer.services import catalog
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
-    FORMATS,
     IssuerIdentity,
     load_identity,
     make_resolver,
@@ -78,18 +77,22 @@ def achievements_build(
             frameworks,
             out,
             base_url=config.base_url,
-            creator=config.creator_profile(),
+            creator=config.issuer_profile(),
             language=config.language,
         )
     for path in written:
         typer.echo(str(path))
 
 
+def load_own_identity(config: Settings) -> IssuerIdentity:
+    return load_identity(
+        config.keys_dir, config.key_passphrase, config.did, config.issuer_profile()
+    )
+
+
 def identity(config: Settings) -> IssuerIdentity:
     with reported_errors():
-        return load_identity(
-            config.keys_dir, config.key_passphrase, config.did, config.signing_profile()
-        )
+        return load_own_identity(config)
 
 
 DevOption = Annotated[
@@ -145,15 +148,13 @@ def sign(
     """Sign a credential with the configured key, as the configured issuer Profile."""
     config = settings()
     with reported_errors():
-        if form not in FORMATS:
-            raise InvalidInput(f"unknown format {form!r}; choose one of {', '.join(FORMATS)}")
         document = read_json(unsigned)
         signed = sign_credential(document, identity(config), form=form, now=datetime.now(UTC))
     text = signed if isinstance(signed, str) else json.dumps(signed, indent=2, ensure_ascii=False)
     if out is None:
         typer.echo(text)
     else:
-        write_text(out, text + "\n")
+        write_atomic(out, (text + "\n").encode("utf-8"))
 
 
 @app.command()
@@ -191,9 +192,7 @@ def own_identity(config: Settings) -> IssuerIdentity | None:
     if not KeyRing(config.keys_dir).exists():
         return None
     try:
-        return load_identity(
-            config.keys_dir, config.key_passphrase, config.did, config.signing_profile()
-        )
+        return load_own_identity(config)
     except IssuerError:
         return None
 
@@ -224,12 +223,6 @@ def parse_json(text: str, source: str) -> dict[str, object]:
 
 def read_json(path: Path) -> dict[str, object]:
     return parse_json(read_text(path), str(path))
-
-
-def write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 @app.command()

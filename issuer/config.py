@@ -64,11 +64,12 @@ class Settings:
         """Where imported (non-bundled) framework files are kept."""
         return self.data_dir / "frameworks"
 
-    def creator_profile(self) -> IssuerProfile:
-        """The issuer's Profile as the creator of Achievements, identified by its web address.
+    def issuer_profile(self) -> IssuerProfile:
+        """The issuer's Profile, identified by its web address `{base_url}/issuer`.
 
-        Achievements are published documents that must not change when the signing key does,
-        so their creator is identified by `{base_url}/issuer` rather than by the DID.
+        Achievements name it as `creator` with that id: they are published documents that must
+        not change when the signing key does. Credentials name it as `issuer` with the id
+        replaced by the DID (services.identity.load_identity does that).
         """
         return IssuerProfile(
             id=f"{self.base_url}/issuer",
@@ -79,10 +80,6 @@ class Settings:
             description=self.issuer_description,
             linkedin_organization_id=self.linkedin_organization_id,
         )
-
-    def signing_profile(self) -> IssuerProfile:
-        """The Profile credentials name as `issuer`; its id becomes the DID when keys load."""
-        return self.creator_profile()
 
 
 def _convert(annotation: Any, raw: str) -> Any:

@@ -7,10 +7,7 @@ appear in a repr, a log line or an error message.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import base58
 from cryptography.exceptions import InvalidSignature
@@ -105,17 +102,3 @@ class SigningKey:
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyMaterialError(f"{source}: not an Ed25519 private key")
         return cls(key)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write key material atomically with owner-only permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from issuer.errors import IssuerError
+from issuer.jsonld.canonize import canonize_expanded
 from issuer.jsonld.strict import expand_strictly
 from issuer.proofs.data_integrity import Resolve, verify_proof
 from issuer.proofs.vc_jwt import decode_vc_jwt
@@ -64,13 +65,16 @@ def verify_credential(
             return VerificationReport((Check("proof", "failed", result.reason),))
         document, proof = result.credential, Check("proof", "passed", result.reason)
         controller = result.controller
+        _, json_ld = _expand(document, loader)
     else:
         document = credential
-        di = verify_proof(document, resolve=resolve, loader=loader)
+        # Expand once: the term check and the proof's canonical form share the expansion.
+        expanded, json_ld = _expand(document, loader)
+        canonical = canonize_expanded(expanded) if expanded is not None else None
+        di = verify_proof(document, resolve=resolve, loader=loader, canonical_document=canonical)
         proof = Check("proof", "passed" if di.verified else "failed", di.reason)
         controller = di.controller
-    checks = [proof, _issuer_check(document, controller), *_date_checks(document, now)]
-    checks.append(_json_ld_check(document, loader))
+    checks = [proof, _issuer_check(document, controller), *_date_checks(document, now), json_ld]
     return VerificationReport(tuple(checks), document)
 
 
@@ -114,12 +118,15 @@ def _date_checks(credential: JsonObject, now: datetime) -> list[Check]:
     return checks
 
 
-def _json_ld_check(credential: JsonObject, loader: DocumentLoader) -> Check:
+def _expand(credential: JsonObject, loader: DocumentLoader) -> tuple[list[Any] | None, Check]:
+    """The strict expansion of the credential without its proof, and the json-ld check."""
     try:
-        expand_strictly({k: v for k, v in credential.items() if k != "proof"}, loader)
+        expanded = expand_strictly({k: v for k, v in credential.items() if k != "proof"}, loader)
     except IssuerError as error:
-        return Check("json-ld", "failed", str(error))
-    return Check("json-ld", "passed", "every term is defined by the credential's contexts")
+        return None, Check("json-ld", "failed", str(error))
+    return expanded, Check(
+        "json-ld", "passed", "every term is defined by the credential's contexts"
+    )
 
 
 def _datetime(value: object) -> datetime | None:

@@ -29,7 +29,7 @@ def build(path: Path = RADIOLOGY, framework=None):  # type: ignore[no-untyped-de
     return build_achievements(
         framework or load_framework(path),
         base_url=DEFAULTS.base_url,
-        creator=DEFAULTS.creator_profile(),
+        creator=DEFAULTS.issuer_profile(),
         language="en",
     )
 
@@ -110,7 +110,7 @@ def test_committed_achievements_match_a_fresh_build(tmp_path: Path) -> None:
         framework_files(PACKAGE_DIR / "data/frameworks"),
         tmp_path,
         base_url=DEFAULTS.base_url,
-        creator=DEFAULTS.creator_profile(),
+        creator=DEFAULTS.issuer_profile(),
         language=DEFAULTS.language,
     )
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*.json")}

@@ -9,6 +9,13 @@ from typer.testing import CliRunner
 from issuer.cli import app
 
 
+@pytest.fixture
+def unsigned(tmp_path: Path, unsigned_credential: dict) -> Path:  # type: ignore[type-arg]
+    path = tmp_path / "u.json"
+    path.write_text(json.dumps(unsigned_credential))
+    return path
+
+
 def test_keys_generate_needs_a_passphrase_or_dev(runner: CliRunner) -> None:
     result = runner.invoke(app, ["keys", "generate"])
     assert result.exit_code == 2
@@ -18,15 +25,12 @@ def test_keys_generate_needs_a_passphrase_or_dev(runner: CliRunner) -> None:
 def test_encrypted_key_never_printed_and_needed_to_sign(
     runner: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    unsigned_credential: dict,  # type: ignore[type-arg]
+    unsigned: Path,
 ) -> None:
     monkeypatch.setenv("ISSUER_KEY_PASSPHRASE", "pass-phrase-42")
     result = runner.invoke(app, ["keys", "generate"])
     assert result.exit_code == 0 and "encrypted" in result.output
     assert "pass-phrase-42" not in result.output and "PRIVATE" not in result.output
-    unsigned = tmp_path / "u.json"
-    unsigned.write_text(json.dumps(unsigned_credential))
     monkeypatch.setenv("ISSUER_KEY_PASSPHRASE", "wrong")
     result = runner.invoke(app, ["sign", str(unsigned)])
     assert result.exit_code == 2 and "wrong ISSUER_KEY_PASSPHRASE" in result.output
@@ -36,10 +40,8 @@ def test_encrypted_key_never_printed_and_needed_to_sign(
 @pytest.mark.usefixtures("dev_keys")
 @pytest.mark.parametrize("form", ["di", "jwt", "vc+jwt"])
 def test_sign_then_verify_round_trips(
-    runner: CliRunner, tmp_path: Path, unsigned_credential: dict, form: str
+    runner: CliRunner, tmp_path: Path, unsigned: Path, form: str
 ) -> None:  # type: ignore[type-arg]
-    unsigned = tmp_path / "u.json"
-    unsigned.write_text(json.dumps(unsigned_credential))
     out = tmp_path / "signed"
     result = runner.invoke(app, ["sign", str(unsigned), "--format", form, "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -50,10 +52,9 @@ def test_sign_then_verify_round_trips(
 
 @pytest.mark.usefixtures("dev_keys")
 def test_sign_sets_our_issuer_and_valid_from(
-    runner: CliRunner, tmp_path: Path, unsigned_credential: dict
+    runner: CliRunner, unsigned: Path, unsigned_credential: dict
 ) -> None:  # type: ignore[type-arg]
     unsigned_credential["issuer"] = "did:example:someone-else"
-    unsigned = tmp_path / "u.json"
     unsigned.write_text(json.dumps(unsigned_credential))
     signed = json.loads(runner.invoke(app, ["sign", str(unsigned)]).output)
     did = json.loads(runner.invoke(app, ["did"]).output)["id"]
@@ -64,10 +65,8 @@ def test_sign_sets_our_issuer_and_valid_from(
 
 @pytest.mark.usefixtures("dev_keys")
 def test_verify_names_the_failed_check_and_exits_1(
-    runner: CliRunner, tmp_path: Path, unsigned_credential: dict
+    runner: CliRunner, tmp_path: Path, unsigned: Path
 ) -> None:  # type: ignore[type-arg]
-    unsigned = tmp_path / "u.json"
-    unsigned.write_text(json.dumps(unsigned_credential))
     signed = json.loads(runner.invoke(app, ["sign", str(unsigned)]).output)
     signed["name"] = "Tampered"
     tampered = tmp_path / "t.json"
@@ -79,10 +78,8 @@ def test_verify_names_the_failed_check_and_exits_1(
 
 @pytest.mark.usefixtures("dev_keys")
 def test_credentials_signed_before_rotation_still_verify(
-    runner: CliRunner, tmp_path: Path, unsigned_credential: dict
+    runner: CliRunner, tmp_path: Path, unsigned: Path
 ) -> None:  # type: ignore[type-arg]
-    unsigned = tmp_path / "u.json"
-    unsigned.write_text(json.dumps(unsigned_credential))
     before = tmp_path / "before.json"
     assert runner.invoke(app, ["sign", str(unsigned), "--out", str(before)]).exit_code == 0
     assert runner.invoke(app, ["keys", "rotate", "--dev"]).exit_code == 0
@@ -101,3 +98,9 @@ def test_unreadable_input_exits_2(
     result = runner.invoke(app, ["verify", str(path)])
     assert result.exit_code == 2 and message in result.output
     assert runner.invoke(app, ["verify", str(tmp_path / "absent.json")]).exit_code == 2
+
+
+@pytest.mark.usefixtures("dev_keys")
+def test_unknown_format_exits_2(runner: CliRunner, unsigned: Path) -> None:
+    result = runner.invoke(app, ["sign", str(unsigned), "--format", "pdf"])
+    assert result.exit_code == 2 and "unknown format 'pdf'" in result.output

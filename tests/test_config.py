@@ -36,8 +36,8 @@ def test_passphrase_never_shows_in_repr() -> None:
     assert "hunter2-secret" not in repr(settings)
 
 
-def test_achievement_creator_is_identified_by_the_base_url() -> None:
-    profile = Settings(base_url="https://b.example", issuer_name="St Example").creator_profile()
+def test_issuer_profile_is_identified_by_the_base_url() -> None:
+    profile = Settings(base_url="https://b.example", issuer_name="St Example").issuer_profile()
     assert profile.to_json() == {
         "id": "https://b.example/issuer",
         "type": ["Profile"],

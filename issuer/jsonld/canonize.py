@@ -105,7 +105,7 @@ def canonize_reference(document: JsonObject, loader: DocumentLoader = load_docum
     try:
         nquads: str = jsonld.normalize(document, options)
     except jsonld.JsonLdError as error:
-        raise jsonld_error(error) from error
+        raise _jsonld_error(error) from error
     return nquads
 
 
@@ -122,7 +122,7 @@ def expand(
             on_property_dropped=on_property_dropped or (lambda _: None),
         )
     except jsonld.JsonLdError as error:
-        raise jsonld_error(error) from error
+        raise _jsonld_error(error) from error
     return expanded
 
 
@@ -148,7 +148,7 @@ def canonize_expanded(expanded: list[Any]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def jsonld_error(error: jsonld.JsonLdError) -> Exception:
+def _jsonld_error(error: jsonld.JsonLdError) -> Exception:
     """Our own error for a pyld failure: the bundled-context miss if that was the cause."""
     cause: BaseException | None = error
     while cause is not None:

@@ -77,14 +77,23 @@ def verify_proof(
     resolve: Resolve,
     loader: DocumentLoader,
     expected_purpose: str = ASSERTION_METHOD,
+    canonical_document: str | None = None,
 ) -> ProofResult:
-    """Verify every proof on `document` (eddsa-rdfc-2022 or Ed25519Signature2020)."""
+    """Verify every proof on `document` (eddsa-rdfc-2022 or Ed25519Signature2020).
+
+    `canonical_document` is the RDFC-1.0 form of the document without its proof, for callers
+    that already expanded it (verification.py does, to check its terms); else it is computed.
+    """
     proofs = document.get("proof")
     if proofs is None:
         return ProofResult(False, "the document has no proof")
     unsecured = {k: v for k, v in document.items() if k != "proof"}
+    try:
+        canonical = canonical_document or suite.transform(unsecured, loader)
+    except IssuerError as error:
+        return ProofResult(False, str(error))
     results = [
-        _verify_one(unsecured, proof, resolve, loader, expected_purpose)
+        _verify_one(unsecured, canonical, proof, resolve, loader, expected_purpose)
         for proof in (proofs if isinstance(proofs, list) else [proofs])
     ]
     failed = [result for result in results if not result.verified]
@@ -92,7 +101,12 @@ def verify_proof(
 
 
 def _verify_one(
-    unsecured: JsonObject, proof: object, resolve: Resolve, loader: DocumentLoader, purpose: str
+    unsecured: JsonObject,
+    canonical_document: str,
+    proof: object,
+    resolve: Resolve,
+    loader: DocumentLoader,
+    purpose: str,
 ) -> ProofResult:
     if not isinstance(proof, dict):
         return ProofResult(False, "the proof is not an object")
@@ -110,8 +124,7 @@ def _verify_one(
         signature = suite.parse_proof_value(proof.get("proofValue"))
         controller, public_key = _public_key(method_id, resolve, purpose)
         data = suite.hash_data(
-            suite.configure_proof(proof, unsecured.get("@context"), loader),
-            suite.transform(unsecured, loader),
+            suite.configure_proof(proof, unsecured.get("@context"), loader), canonical_document
         )
     except IssuerError as error:
         return ProofResult(False, str(error), method_id)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from issuer.errors import Conflict, KeyMaterialError
-from issuer.keys import SigningKey, decode_multikey, write_private
+from issuer.files import write_atomic
+from issuer.keys import SigningKey, decode_multikey
 
 SIGNING_KEY = "signing-key.pem"
 PUBLIC_KEYS = "public-keys.json"
@@ -81,6 +82,6 @@ class KeyRing:
         published = json.dumps({"publicKeyMultibase": [*previous, key.multikey]}, indent=2)
         # Public list first: a crash between the two writes leaves an extra public key (harmless),
         # never a private key whose public half is unpublished.
-        write_private(self.directory / PUBLIC_KEYS, published.encode() + b"\n")
-        write_private(self.signing_key_path, key.to_pem(passphrase))
+        write_atomic(self.directory / PUBLIC_KEYS, published.encode() + b"\n", mode=0o600)
+        write_atomic(self.signing_key_path, key.to_pem(passphrase), mode=0o600)
         return key

@@ -18,7 +18,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Open Badges 3.0 issuer", version=__version__)
     app.state.settings = settings
     app.state.templates = make_templates(settings.templates_dir)
-    creator = settings.creator_profile()
+    creator = settings.issuer_profile()
     app.state.creator_profile = creator.to_json()
     frameworks = load_frameworks(
         framework_files(settings.frameworks_dir, settings.frameworks_upload_dir)
@@ -29,7 +29,7 @@ def create_app(settings: Settings) -> FastAPI:
     ring = KeyRing(settings.keys_dir)
     app.state.identity = (
         load_identity(
-            settings.keys_dir, settings.key_passphrase, settings.did, settings.signing_profile()
+            settings.keys_dir, settings.key_passphrase, settings.did, settings.issuer_profile()
         )
         if ring.exists()
         else None
