@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 ## run: set up the embedded default (SQLite, a development key, bundled frameworks) and serve on :8000
 run: $(VENV)/.installed-run
-	$(BIN)/issuer keys generate --dev --if-missing
+	$(BIN)/issuer setup --dev
 	$(BIN)/issuer serve
 
 ## test: install the test extras (and the JavaScript reference stack when npm is present), run the suite

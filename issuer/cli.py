@@ -7,6 +7,7 @@ input; verification failures exit 1. Tracebacks are for bugs only.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,13 +15,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from issuer.config import Settings
 from issuer.errors import InvalidInput, IssuerError
 from issuer.files import write_atomic
 from issuer.jsonld.loader import load_document
 from issuer.proofs.vc_jwt import looks_like_jwt
-from issuer.services import catalog
+from issuer.services import accounts, catalog
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
     IssuerIdentity,
@@ -29,6 +31,8 @@ from issuer.services.identity import (
     sign_credential,
 )
 from issuer.services.keyring import KeyRing
+from issuer.store import migrate
+from issuer.store.db import make_engine, session_factory, transaction
 from issuer.verification import verify_credential
 
 app = typer.Typer(
@@ -38,6 +42,15 @@ achievements_app = typer.Typer(help="Build Open Badges 3.0 Achievements from ski
 app.add_typer(achievements_app, name="achievements")
 keys_app = typer.Typer(help="The issuer's signing keys.")
 app.add_typer(keys_app, name="keys")
+db_app = typer.Typer(help="The database.")
+app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Accounts and roles.")
+app.add_typer(users_app, name="users")
+tokens_app = typer.Typer(help="Bearer tokens for the JSON API.")
+app.add_typer(tokens_app, name="tokens")
+frameworks_app = typer.Typer(help="Skills frameworks in the database.")
+app.add_typer(frameworks_app, name="frameworks")
+DEV_COORDINATOR = "coordinator@example.org"
 
 EXIT_NOT_VERIFIED = 1
 EXIT_INVALID = 2
@@ -82,6 +95,115 @@ def achievements_build(
         )
     for path in written:
         typer.echo(str(path))
+
+
+@contextmanager
+def database(config: Settings) -> Iterator[Session]:
+    """One transaction against the configured database (our errors become exit 2)."""
+    engine = make_engine(config.database_url)
+    try:
+        with reported_errors(), transaction(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations (Alembic) to ISSUER_DATABASE_URL."""
+    config = settings()
+    engine = make_engine(config.database_url)
+    try:
+        revision = migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"database at revision {revision}")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Email, the sign-in name.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[list[str], typer.Option(help="coordinator, supervisor or learner.")],
+    password: Annotated[
+        str | None, typer.Option(help="Password (asked for when omitted).", hide_input=True)
+    ] = None,
+) -> None:
+    """Create an account (or add roles to an existing one), e.g. the first coordinator."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with database(settings()) as session:
+        user = accounts.create_user(session, email=email, name=name, roles=role, password=password)
+        typer.echo(f"{user.email}: {', '.join(sorted(r.role for r in user.roles))}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    user: Annotated[str, typer.Option("--user", help="Email of the account.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+) -> None:
+    """Create a bearer token for the JSON API; it is shown once and stored only hashed."""
+    with database(settings()) as session:
+        token = accounts.create_token(session, accounts.user_by_email(session, user), name)
+    typer.echo(token)
+
+
+@frameworks_app.command("import")
+def frameworks_import(
+    frameworks: Annotated[list[Path], typer.Argument(help="Framework JSON files.")],
+    validity_days: Annotated[
+        int | None, typer.Option(help="Credentials expire after this many days.")
+    ] = None,
+) -> None:
+    """Validate frameworks and store them with their Achievements (importing again is a no-op)."""
+    config = settings()
+    with database(config) as session:
+        for path in frameworks:
+            data = read_framework_file(path)
+            record = catalog.import_framework(
+                session,
+                data,
+                str(path),
+                base_url=config.base_url,
+                creator=config.issuer_profile(),
+                language=config.language,
+                validity_days=validity_days,
+            )
+            typer.echo(f"{record.soc} {record.title}: {len(record.achievements)} achievements")
+
+
+@app.command()
+def setup(
+    dev: Annotated[bool, typer.Option("--dev", help="Development defaults (make run).")] = False,
+) -> None:
+    """Prepare the embedded default: key, database, bundled frameworks, first coordinator."""
+    config = settings()
+    ring = KeyRing(config.keys_dir)
+    if not ring.exists():
+        with reported_errors():
+            ring.generate(config.key_passphrase, dev=dev)
+        typer.echo(f"created signing key {ring.signing_key_path}")
+    db_upgrade()
+    frameworks_import(catalog.framework_files(config.frameworks_dir), None)
+    with database(config) as session:
+        if not dev or accounts.has_role_holder(session, "coordinator"):
+            return
+        password = secrets.token_urlsafe(12)
+        accounts.create_user(
+            session,
+            email=DEV_COORDINATOR,
+            name="Development Coordinator",
+            roles=["coordinator"],
+            password=password,
+        )
+    typer.echo(f"sign in as {DEV_COORDINATOR} with password {password} (development only)")
+
+
+def read_framework_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise typer.BadParameter(f"{path}: cannot read ({error.strerror})") from None
 
 
 def load_own_identity(config: Settings) -> IssuerIdentity:

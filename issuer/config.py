@@ -59,11 +59,6 @@ class Settings:
             values[spec.name] = _convert(spec.type, raw)
         return cls(**values)
 
-    @property
-    def frameworks_upload_dir(self) -> Path:
-        """Where imported (non-bundled) framework files are kept."""
-        return self.data_dir / "frameworks"
-
     def issuer_profile(self) -> IssuerProfile:
         """The issuer's Profile, identified by its web address `{base_url}/issuer`.
 

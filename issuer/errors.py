@@ -7,8 +7,12 @@
     │   ├── JsonLdInvalid       JSON-LD that drops a term or leaves a type undefined
     │   └── ContextNotBundled   a JSON-LD context URL we do not ship (we never fetch contexts)
     ├── NotFound
+    ├── NotAuthenticated        no or bad credentials (HTTP 401)
     ├── PermissionDenied
+    │   └── SelfConfirmation    a supervisor acting on their own record
     ├── Conflict
+    │   ├── AlreadyIssued       an active credential exists for this learner and Achievement
+    │   └── AlreadyRevoked
     ├── KeyMaterialError        key material missing, unreadable or locked
     └── ProofError              a proof that cannot be created
 
@@ -67,12 +71,28 @@ class NotFound(IssuerError):
     """The thing asked for does not exist (or the caller may not know that it does)."""
 
 
+class NotAuthenticated(IssuerError):
+    """No valid sign-in or token; says nothing about whether the account exists."""
+
+
 class PermissionDenied(IssuerError):
     """The caller is known but may not do this."""
 
 
+class SelfConfirmation(PermissionDenied):
+    """Supervisors never confirm or attest for themselves."""
+
+
 class Conflict(IssuerError):
     """The request clashes with the current state (already issued, already revoked...)."""
+
+
+class AlreadyIssued(Conflict):
+    """Exactly one active credential per learner and Achievement."""
+
+
+class AlreadyRevoked(Conflict):
+    pass
 
 
 class KeyMaterialError(IssuerError):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +27,36 @@ def settings(tmp_path: Path) -> Settings:
         base_url="http://127.0.0.1:8000",
         data_dir=tmp_path / "data",
         keys_dir=tmp_path / "keys",
+        database_url=f"sqlite:///{tmp_path / 'data' / 'issuer.db'}",
     )
 
 
 @pytest.fixture
 def client(settings: Settings) -> TestClient:
+    """The app on a migrated SQLite file with the bundled frameworks imported."""
+    prepare_database(settings)
     return TestClient(create_app(settings))
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrate and import the bundled frameworks, as `issuer setup` does."""
+    from issuer.services import catalog
+    from issuer.store import migrate
+    from issuer.store.db import make_engine, session_factory, transaction
+
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    with transaction(session_factory(engine)) as session:
+        for path in catalog.framework_files(BUNDLED_FRAMEWORKS_DIR):
+            catalog.import_framework(
+                session,
+                path.read_bytes(),
+                str(path),
+                base_url=settings.base_url,
+                creator=settings.issuer_profile(),
+                language=settings.language,
+            )
+    engine.dispose()
 
 
 @pytest.fixture
@@ -40,6 +67,7 @@ def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("ISSUER_BASE_URL", settings.base_url)
     monkeypatch.setenv("ISSUER_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("ISSUER_KEYS_DIR", str(settings.keys_dir))
+    monkeypatch.setenv("ISSUER_DATABASE_URL", settings.database_url)
     return CliRunner()
 
 
@@ -86,3 +114,48 @@ def realistic_credential() -> dict:  # type: ignore[type-arg]
     from tests.realistic import realistic_credential as build
 
     return build()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database per test: a SQLite file, or a new PostgreSQL database.
+
+    PostgreSQL comes from ISSUER_TEST_POSTGRES_URL (`.ci/postgres` starts one); CI fails
+    without it, a laptop skips.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'issuer.db'}"
+        return
+    admin = os.environ.get("ISSUER_TEST_POSTGRES_URL")
+    if not admin:
+        if os.environ.get("CI"):
+            pytest.fail("ISSUER_TEST_POSTGRES_URL is required in CI (see .ci/postgres)")
+        pytest.skip('no PostgreSQL: run `eval "$(.ci/postgres)"` to test against one')
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"issuer_test_{secrets.token_hex(6)}"
+    admin_url = make_url(admin).set(drivername="postgresql+psycopg")
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture
+def db_settings(settings: Settings, database_url: str) -> Settings:
+    """Settings on each database backend in turn, migrated, bundled frameworks imported,
+    with a development signing key."""
+    from dataclasses import replace
+
+    from issuer.services.keyring import KeyRing
+
+    configured = replace(settings, database_url=database_url)
+    prepare_database(configured)
+    KeyRing(configured.keys_dir).generate(None, dev=True)
+    return configured

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from issuer.achievements import build_achievements, write_achievements
-from issuer.errors import FrameworkInvalid, NotFound
-from issuer.frameworks import Framework, Level, load_framework
+from issuer.errors import Conflict, FrameworkInvalid, InvalidInput, NotFound
+from issuer.frameworks import Framework, Level, load_framework, parse_framework
 from issuer.profiles import IssuerProfile
+from issuer.services import audit
+from issuer.store.models import AchievementRecord, FrameworkRecord, User
 from issuer.types import JsonObject
 
 
@@ -77,3 +83,87 @@ def build_achievement_files(
             build_achievements(framework, base_url=base_url, creator=creator, language=language)
         )
     return write_achievements(out_dir, files)
+
+
+def import_framework(
+    session: Session,
+    data: bytes,
+    source: str,
+    *,
+    base_url: str,
+    creator: IssuerProfile,
+    language: str,
+    validity_days: int | None = None,
+    actor: User | None = None,
+) -> FrameworkRecord:
+    """Validate a framework file and store it with its Achievements.
+
+    Importing the same file again changes nothing; a different file for an occupation already
+    imported is a Conflict (credentials point at the stored Achievements).
+    """
+    framework = parse_framework(data, source)
+    if validity_days is not None and validity_days <= 0:
+        raise InvalidInput("validity_days must be a positive number of days")
+    text = data.decode("utf-8-sig")
+    existing = session.scalar(
+        select(FrameworkRecord).where(FrameworkRecord.soc == framework.occupation.soc)
+    )
+    if existing is not None:
+        if existing.source == text:
+            return existing
+        raise Conflict(
+            f"occupation {framework.occupation.soc} is already imported from another file"
+        )
+    record = FrameworkRecord(
+        soc=framework.occupation.soc,
+        title=framework.occupation.title,
+        version=framework.version,
+        source=text,
+        validity_days=validity_days,
+        imported_at=datetime.now(UTC),
+    )
+    session.add(record)
+    files = build_achievements(framework, base_url=base_url, creator=creator, language=language)
+    for position, (level, achievement) in enumerate(
+        zip(framework.levels, files.values(), strict=True)
+    ):
+        record.achievements.append(
+            AchievementRecord(
+                level_key=level.key,
+                label=level.label,
+                position=position,
+                url=achievement["id"],
+                document=achievement,
+            )
+        )
+    session.flush()
+    audit.record(session, actor, "framework.imported", framework.occupation.soc, source=source)
+    return record
+
+
+def stored_catalog(session: Session) -> Catalog:
+    """The catalog as stored: every imported framework's levels and Achievements."""
+    entries = []
+    for record in session.scalars(select(FrameworkRecord).order_by(FrameworkRecord.id)):
+        framework = parse_framework(record.source.encode("utf-8"), f"stored:{record.soc}")
+        for level, stored in zip(framework.levels, record.achievements, strict=True):
+            entries.append(CatalogEntry(framework, level, stored.document))
+    return Catalog(tuple(entries))
+
+
+def achievement_record(session: Session, soc: str, level_key: str) -> AchievementRecord:
+    record = session.scalar(
+        select(AchievementRecord)
+        .join(FrameworkRecord)
+        .where(FrameworkRecord.soc == soc, AchievementRecord.level_key == level_key)
+    )
+    if record is None:
+        raise NotFound(f"no achievement for occupation {soc!r} and level {level_key!r}")
+    return record
+
+
+def framework_record(session: Session, soc: str) -> FrameworkRecord:
+    record = session.scalar(select(FrameworkRecord).where(FrameworkRecord.soc == soc))
+    if record is None:
+        raise NotFound(f"no framework for occupation {soc!r}")
+    return record

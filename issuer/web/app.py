@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from issuer import __version__
 from issuer.config import Settings
-from issuer.services.catalog import build_catalog, framework_files, load_frameworks
 from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
+from issuer.store.db import make_engine, session_factory
 from issuer.web import errors
-from issuer.web.routes import public
+from issuer.web.routes import api, public, vc_api
 from issuer.web.templating import make_templates
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.engine.dispose()  # close pooled connections when the server stops
+
+
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Open Badges 3.0 issuer", version=__version__)
+    app = FastAPI(title="Open Badges 3.0 issuer", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.templates = make_templates(settings.templates_dir)
-    creator = settings.issuer_profile()
-    app.state.creator_profile = creator.to_json()
-    frameworks = load_frameworks(
-        framework_files(settings.frameworks_dir, settings.frameworks_upload_dir)
-    )
-    app.state.catalog = build_catalog(
-        frameworks, base_url=settings.base_url, creator=creator, language=settings.language
-    )
+    app.state.creator_profile = settings.issuer_profile().to_json()
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessions = session_factory(app.state.engine)
     ring = KeyRing(settings.keys_dir)
     app.state.identity = (
         load_identity(
@@ -35,6 +39,11 @@ def create_app(settings: Settings) -> FastAPI:
         else None
     )
     errors.install(app)
+    app.include_router(api.auth)
+    app.include_router(api.coordinator)
+    app.include_router(api.supervisor)
+    app.include_router(api.learner)
+    app.include_router(vc_api.router)
     app.include_router(public.router)
     return app
 

@@ -5,10 +5,25 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound, PermissionDenied
+from issuer.errors import (
+    Conflict,
+    InvalidInput,
+    IssuerError,
+    KeyMaterialError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
 from issuer.web.templating import render
 
-STATUS = {NotFound: 404, PermissionDenied: 403, Conflict: 409, InvalidInput: 422}
+STATUS = {
+    NotFound: 404,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    Conflict: 409,
+    InvalidInput: 422,
+    KeyMaterialError: 503,
+}
 
 
 def status_for(error: IssuerError) -> int:

@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ElementTree
 from fastapi.testclient import TestClient
 
 from issuer.config import Settings
-from issuer.web.app import create_app
+from issuer.services import catalog
+from issuer.store.db import make_engine, session_factory, transaction
 from tests.conftest import RADIOLOGY, framework_document
 
 HTML = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -58,14 +59,21 @@ def test_unknown_achievement_is_404(client: TestClient) -> None:
     assert client.get("/achievements/29-2034.00/expert", headers=HTML).status_code == 404
 
 
-def test_text_is_escaped_in_pages_and_images(settings: Settings) -> None:
+def test_text_is_escaped_in_pages_and_images(client: TestClient, settings: Settings) -> None:
     document = framework_document(RADIOLOGY)
     document["occupation"]["title"] = "Techs <script>alert(1)</script> & co"
-    settings.frameworks_upload_dir.mkdir(parents=True)
-    (settings.frameworks_upload_dir / "x.json").write_text(
-        json.dumps({**document, "occupation": {**document["occupation"], "soc": "99-0000.00"}})
-    )
-    client = TestClient(create_app(settings))
+    document["occupation"]["soc"] = "99-0000.00"
+    engine = make_engine(settings.database_url)
+    with transaction(session_factory(engine)) as session:
+        catalog.import_framework(
+            session,
+            json.dumps(document).encode(),
+            "x.json",
+            base_url=settings.base_url,
+            creator=settings.issuer_profile(),
+            language="en",
+        )
+    engine.dispose()
     page = client.get("/achievements/99-0000.00/emerging", headers=HTML).text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page

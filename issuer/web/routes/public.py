@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse, Response
 
 from issuer.dids import DID_WEB, did_web_path
 from issuer.errors import NotFound
-from issuer.services.catalog import Catalog, CatalogEntry
+from issuer.services import awards
+from issuer.services.catalog import CatalogEntry, stored_catalog
 from issuer.services.identity import IssuerIdentity
+from issuer.web.deps import SessionDep
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
 
@@ -20,14 +22,9 @@ JSON_LD = "application/ld+json"
 LEVEL_COLOURS = ("#0f766e", "#1d4ed8", "#7c3aed", "#b45309", "#be123c", "#4d7c0f")
 
 
-def catalog_of(request: Request) -> Catalog:
-    catalog: Catalog = request.app.state.catalog
-    return catalog
-
-
-@router.get("/", include_in_schema=False)
-def home(request: Request) -> Response:
-    catalog = catalog_of(request)
+@router.get("/")
+def home(request: Request, session: SessionDep) -> Response:
+    catalog = stored_catalog(session)
     return render(
         request,
         "public/achievements.html",
@@ -36,24 +33,31 @@ def home(request: Request) -> Response:
 
 
 @router.get("/achievements/{soc}/{level}", response_model=None)
-def achievement(request: Request, soc: str, level: str) -> Response:
+def achievement(request: Request, session: SessionDep, soc: str, level: str) -> Response:
     """The Achievement: JSON-LD for `Accept: application/ld+json|application/json`, else a page."""
-    entry = catalog_of(request).find(soc, level)
+    entry = stored_catalog(session).find(soc, level)
     if wants_json(request):
         return JSONResponse(entry.achievement, media_type=JSON_LD)
     return render(request, "public/achievement.html", {"entry": entry})
 
 
 @router.get("/achievements/{soc}/{level}/image.svg")
-def badge_image(request: Request, soc: str, level: str) -> Response:
+def badge_image(request: Request, session: SessionDep, soc: str, level: str) -> Response:
     """The level's badge, rendered from templates/badges/level.svg."""
-    entry = catalog_of(request).find(soc, level)
+    entry = stored_catalog(session).find(soc, level)
     body = request.app.state.templates.get_template("badges/level.svg").render(badge(entry))
     return Response(
         body,
         media_type="image/svg+xml",
         headers={"Cache-Control": "public, max-age=3600"},
     )
+
+
+@router.get("/credentials/{credential_id}")
+def credential(session: SessionDep, credential_id: str) -> Response:
+    """The signed credential, byte for byte as it was issued and stored."""
+    record = awards.credential(session, credential_id)
+    return Response(record.document, media_type=JSON_LD)
 
 
 @router.get("/issuer")

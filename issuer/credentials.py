@@ -1,0 +1,139 @@
+"""OpenBadgeCredentials built from an Achievement and the sign-off that earned it (unsigned).
+
+The shape follows OB 3.0 and VC 2.0 exactly: contexts VC 2.0 + OB 3.0.3, the issuer Profile,
+`validFrom` / `validUntil`, `awardedDate`, an AchievementSubject identified by a salted hash
+of the learner's email (and their DID once a wallet binds one), the embedded Achievement, one
+Result per statement, Evidence from the sign-off records, and a BitstringStatusListEntry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from issuer.jsonld.loader import CREDENTIALS_V2, OB_V3P0
+from issuer.proofs.data_integrity import xsd_datetime
+from issuer.types import JsonObject
+
+CREDENTIAL_CONTEXT = [CREDENTIALS_V2, OB_V3P0]
+STATUS_PURPOSE_REVOCATION = "revocation"
+METHODS = {
+    "clinical-practice": "Observed in clinical practice",
+    "simulation": "Observed in simulation",
+    "discussion": "Professional discussion",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StatementEvidence:
+    """How one statement was confirmed."""
+
+    number: int
+    statement: str
+    supervisor_name: str
+    observed_on: date
+    method: str
+    setting: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    supervisor_name: str
+    attested_at: datetime
+
+
+def identity_hash(email: str, salt: str) -> str:
+    """OB 3.0 IdentityObject hash: `sha256$` + hex(SHA-256(value + salt))."""
+    return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode("utf-8")).hexdigest()
+
+
+def status_entry(list_url: str, index: int, purpose: str = STATUS_PURPOSE_REVOCATION) -> JsonObject:
+    """A BitstringStatusListEntry (statusListIndex as a string, id = list URL # index)."""
+    return {
+        "id": f"{list_url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+    }
+
+
+def build_credential(
+    *,
+    credential_id: str,
+    achievement: JsonObject,
+    issuer: JsonObject,
+    learner_email: str,
+    salt: str,
+    evidence: list[StatementEvidence],
+    attestation: Attestation,
+    valid_from: datetime,
+    valid_until: datetime | None,
+    status: JsonObject,
+    subject_id: str | None = None,
+) -> JsonObject:
+    """The unsigned credential; the Achievement document is embedded without its @context."""
+    embedded = {k: v for k, v in achievement.items() if k != "@context"}
+    subject: JsonObject = {"type": ["AchievementSubject"]}
+    if subject_id:
+        subject["id"] = subject_id
+    subject["identifier"] = [
+        {
+            "type": "IdentityObject",
+            "identityType": "emailAddress",
+            "hashed": True,
+            "identityHash": identity_hash(learner_email, salt),
+            "salt": salt,
+        }
+    ]
+    subject["achievement"] = embedded
+    subject["result"] = [
+        {"type": ["Result"], "resultDescription": description["id"], "status": "Completed"}
+        for description in embedded.get("resultDescription", [])
+    ]
+    credential: JsonObject = {
+        "@context": CREDENTIAL_CONTEXT,
+        "id": credential_id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": embedded["name"],
+        "issuer": issuer,
+        "validFrom": xsd_datetime(valid_from),
+    }
+    if valid_until is not None:
+        credential["validUntil"] = xsd_datetime(valid_until)
+    credential["awardedDate"] = xsd_datetime(attestation.attested_at)
+    credential["credentialSubject"] = subject
+    credential["evidence"] = [_evidence(item) for item in evidence] + [_attestation(attestation)]
+    credential["credentialStatus"] = status
+    return credential
+
+
+def _evidence(item: StatementEvidence) -> JsonObject:
+    method = METHODS.get(item.method, item.method)
+    narrative = (
+        f"Statement {item.number} ({item.statement}) was confirmed by {item.supervisor_name}, "
+        f"supervisor. {method} on {item.observed_on.isoformat()}, setting: {item.setting}."
+    )
+    if item.note:
+        narrative += f" Note: {item.note}"
+    return {
+        "type": ["Evidence"],
+        "name": f"Statement {item.number} confirmed",
+        "narrative": narrative,
+        "genre": method,
+    }
+
+
+def _attestation(attestation: Attestation) -> JsonObject:
+    return {
+        "type": ["Evidence"],
+        "name": "Level attested",
+        "narrative": (
+            f"{attestation.supervisor_name}, supervisor, attested on "
+            f"{xsd_datetime(attestation.attested_at)} that the learner meets every statement "
+            "of this level."
+        ),
+        "genre": "Supervisor attestation",
+    }

@@ -1,0 +1,209 @@
+"""Awards: a supervisor's attestation of a whole level issues its signed credential; revocation.
+
+Exactly one active credential per learner and Achievement holds even when requests race: the
+database's partial unique index decides, and the loser gets AlreadyIssued. Status list indexes
+are drawn at random (herd privacy) from a 131,072-entry list and never reused (unique column).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer.credentials import Attestation, StatementEvidence, build_credential, status_entry
+from issuer.errors import AlreadyIssued, AlreadyRevoked, Conflict, InvalidInput, NotFound
+from issuer.jsonld.loader import load_document
+from issuer.proofs.data_integrity import add_proof
+from issuer.services import audit
+from issuer.services.catalog import achievement_record
+from issuer.services.identity import IssuerIdentity
+from issuer.services.roster import assigned_learner
+from issuer.services.signoff import active_confirmations
+from issuer.store.models import CredentialRecord, User
+from issuer.types import JsonObject
+
+STATUS_LIST_SIZE = 131_072
+STATUS_LIST_ID = 1
+MAX_INDEX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """What issuing needs from the outside: who signs, and where credentials live."""
+
+    identity: IssuerIdentity
+    base_url: str
+
+    def credential_url(self, credential_id: str) -> str:
+        return f"{self.base_url}/credentials/{credential_id}"
+
+    def status_list_url(self) -> str:
+        return f"{self.base_url}/status/{STATUS_LIST_ID}"
+
+
+def attest_level(
+    session: Session,
+    supervisor: User,
+    issuer: Issuer,
+    *,
+    learner_id: int,
+    soc: str,
+    level: str,
+    now: datetime | None = None,
+) -> CredentialRecord:
+    """The supervisor attests the level as a whole; that issues the signed credential."""
+    now = now or datetime.now(UTC)
+    learner = assigned_learner(session, supervisor, learner_id, soc)
+    achievement = achievement_record(session, soc, level)
+    statements = [d["name"] for d in achievement.document["resultDescription"]]
+    confirmed = active_confirmations(session, learner.id, achievement.id)
+    missing = [n + 1 for n in range(len(statements)) if n not in confirmed]
+    if missing:
+        raise InvalidInput(
+            f"statements {missing} are not confirmed yet; confirm every statement first"
+        )
+    evidence = [
+        StatementEvidence(
+            number=index + 1,
+            statement=statements[index],
+            supervisor_name=confirmed[index].supervisor.name,
+            observed_on=confirmed[index].observed_on,
+            method=confirmed[index].method,
+            setting=confirmed[index].setting,
+            note=confirmed[index].note,
+        )
+        for index in range(len(statements))
+    ]
+    validity = achievement.framework.validity_days
+    valid_until = now + timedelta(days=validity) if validity else None
+    record = _issue(
+        session,
+        issuer,
+        learner,
+        achievement.id,
+        achievement.document,
+        evidence,
+        Attestation(supervisor.name, now),
+        valid_until,
+        supervisor,
+        now,
+    )
+    audit.record(session, supervisor, "level.attested", learner.email, achievement=achievement.url)
+    audit.record(session, supervisor, "credential.issued", learner.email, credential=record.id)
+    return record
+
+
+def _issue(
+    session: Session,
+    issuer: Issuer,
+    learner: User,
+    achievement_id: int,
+    achievement: JsonObject,
+    evidence: list[StatementEvidence],
+    attestation: Attestation,
+    valid_until: datetime | None,
+    supervisor: User,
+    now: datetime,
+) -> CredentialRecord:
+    for _ in range(MAX_INDEX_ATTEMPTS):
+        _refuse_duplicate(session, learner.id, achievement_id)
+        index = _free_status_index(session)
+        credential_id = str(uuid.uuid4())
+        unsigned = build_credential(
+            credential_id=issuer.credential_url(credential_id),
+            achievement=achievement,
+            issuer=issuer.identity.profile.to_json(),
+            learner_email=learner.email,
+            salt=secrets.token_hex(16),
+            evidence=evidence,
+            attestation=attestation,
+            valid_from=now,
+            valid_until=valid_until,
+            status=status_entry(issuer.status_list_url(), index),
+        )
+        signed = add_proof(
+            unsigned,
+            key=issuer.identity.key,
+            verification_method=issuer.identity.verification_method,
+            created=now,
+            loader=load_document,
+        )
+        record = CredentialRecord(
+            id=credential_id,
+            learner_id=learner.id,
+            achievement_id=achievement_id,
+            attested_by=supervisor.id,
+            status_list_index=index,
+            document=json.dumps(signed, ensure_ascii=False),
+            issued_at=now,
+            valid_until=valid_until,
+        )
+        try:
+            with session.begin_nested():
+                session.add(record)
+        except IntegrityError:
+            continue  # lost a race: either the same award (refused next turn) or the index
+        return record
+    raise Conflict("could not allocate a status list index; try again")
+
+
+def _refuse_duplicate(session: Session, learner_id: int, achievement_id: int) -> None:
+    active = session.scalar(
+        select(CredentialRecord.id).where(
+            CredentialRecord.learner_id == learner_id,
+            CredentialRecord.achievement_id == achievement_id,
+            CredentialRecord.revoked_at.is_(None),
+        )
+    )
+    if active is not None:
+        raise AlreadyIssued(f"an active credential already exists for this level ({active})")
+
+
+def _free_status_index(session: Session) -> int:
+    while True:
+        index = secrets.randbelow(STATUS_LIST_SIZE)
+        taken = session.scalar(
+            select(CredentialRecord.id).where(CredentialRecord.status_list_index == index)
+        )
+        if taken is None:
+            return index
+
+
+def revoke(
+    session: Session, coordinator: User, credential_id: str, reason: str
+) -> CredentialRecord:
+    """Record a revocation (published in the status list by the revocation issue)."""
+    if not reason.strip():
+        raise InvalidInput("a reason is required to revoke a credential")
+    record = credential(session, credential_id)
+    if record.revoked_at is not None:
+        raise AlreadyRevoked(
+            f"credential {credential_id} was revoked on {record.revoked_at:%Y-%m-%d}"
+        )
+    record.revoked_at = datetime.now(UTC)
+    record.revocation_reason = reason.strip()
+    audit.record(session, coordinator, "credential.revoked", credential_id, reason=reason.strip())
+    return record
+
+
+def credential(session: Session, credential_id: str) -> CredentialRecord:
+    record = session.get(CredentialRecord, credential_id)
+    if record is None:
+        raise NotFound(f"no credential {credential_id}")
+    return record
+
+
+def credentials(
+    session: Session, *, learner_id: int | None = None, limit: int = 500
+) -> list[CredentialRecord]:
+    query = select(CredentialRecord).order_by(CredentialRecord.issued_at.desc()).limit(limit)
+    if learner_id is not None:
+        query = query.where(CredentialRecord.learner_id == learner_id)
+    return list(session.scalars(query))

@@ -1,0 +1,99 @@
+"""Learners, supervisors and who supervises whom for which framework."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.errors import InvalidInput, NotFound, SelfConfirmation
+from issuer.services import audit
+from issuer.services.accounts import user_by_email
+from issuer.services.catalog import framework_record
+from issuer.store.models import Assignment, FrameworkRecord, User
+
+
+def assign(
+    session: Session, actor: User, *, learner_email: str, supervisor_email: str, soc: str
+) -> Assignment:
+    """Make `supervisor` responsible for `learner`'s sign-off in a framework (idempotent)."""
+    learner = user_by_email(session, learner_email)
+    supervisor = user_by_email(session, supervisor_email)
+    if not learner.has_role("learner"):
+        raise InvalidInput(f"{learner.email} is not a learner")
+    if not supervisor.has_role("supervisor"):
+        raise InvalidInput(f"{supervisor.email} is not a supervisor")
+    if learner.id == supervisor.id:
+        raise SelfConfirmation("a supervisor cannot be assigned to supervise themselves")
+    framework = framework_record(session, soc)
+    existing = session.scalar(
+        select(Assignment).where(
+            Assignment.learner_id == learner.id,
+            Assignment.supervisor_id == supervisor.id,
+            Assignment.framework_id == framework.id,
+        )
+    )
+    if existing is not None:
+        return existing
+    assignment = Assignment(
+        learner_id=learner.id,
+        supervisor_id=supervisor.id,
+        framework_id=framework.id,
+        created_at=datetime.now(UTC),
+    )
+    session.add(assignment)
+    session.flush()
+    audit.record(
+        session, actor, "assignment.created", learner.email, supervisor=supervisor.email, soc=soc
+    )
+    return assignment
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedLearner:
+    learner: User
+    framework: FrameworkRecord
+
+
+def learners_of(session: Session, supervisor: User) -> list[AssignedLearner]:
+    """Only the learners assigned to this supervisor."""
+    rows = session.execute(
+        select(User, FrameworkRecord)
+        .join(Assignment, Assignment.learner_id == User.id)
+        .join(FrameworkRecord, FrameworkRecord.id == Assignment.framework_id)
+        .where(Assignment.supervisor_id == supervisor.id)
+        .order_by(User.name, FrameworkRecord.soc)
+    )
+    return [AssignedLearner(user, framework) for user, framework in rows]
+
+
+def assigned_learner(session: Session, supervisor: User, learner_id: int, soc: str) -> User:
+    """The learner, if assigned to `supervisor` for `soc`.
+
+    Acting on oneself is refused outright (403). A learner who does not exist and one assigned
+    to someone else are the same NotFound, so the answer reveals nothing about other people.
+    """
+    if learner_id == supervisor.id:
+        raise SelfConfirmation("supervisors cannot confirm or attest for themselves")
+    learner = session.scalar(
+        select(User)
+        .join(Assignment, Assignment.learner_id == User.id)
+        .join(FrameworkRecord, FrameworkRecord.id == Assignment.framework_id)
+        .where(
+            User.id == learner_id,
+            Assignment.supervisor_id == supervisor.id,
+            FrameworkRecord.soc == soc,
+        )
+    )
+    if learner is None:
+        raise NotFound("no such learner among yours")
+    return learner
+
+
+def learner(session: Session, learner_id: int) -> User:
+    user = session.get(User, learner_id)
+    if user is None or not user.has_role("learner"):
+        raise NotFound(f"no learner {learner_id}")
+    return user

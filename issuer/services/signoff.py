@@ -1,0 +1,196 @@
+"""Statement-by-statement sign-off: confirm, withdraw, and see progress.
+
+A supervisor confirms each statement of a level for a learner assigned to them, with the date
+observed, the method and the setting. Nobody confirms for themselves, nothing is deleted
+(withdrawn confirmations stay, marked), and nothing changes once the level's credential exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer.credentials import METHODS
+from issuer.errors import AlreadyIssued, Conflict, InvalidInput, NotFound
+from issuer.services import audit
+from issuer.services.catalog import achievement_record, framework_record
+from issuer.services.roster import assigned_learner
+from issuer.store.models import AchievementRecord, Confirmation, CredentialRecord, User
+
+
+def confirm_statement(
+    session: Session,
+    supervisor: User,
+    *,
+    learner_id: int,
+    soc: str,
+    level: str,
+    statement: int,
+    observed_on: date,
+    method: str,
+    setting: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Confirmation:
+    """Record that `supervisor` saw the learner meet statement number `statement` (from 1)."""
+    now = now or datetime.now(UTC)
+    learner = assigned_learner(session, supervisor, learner_id, soc)
+    achievement = achievement_record(session, soc, level)
+    _statement_index(achievement, statement)
+    if method not in METHODS:
+        raise InvalidInput(f"method must be one of {', '.join(METHODS)}")
+    if not setting.strip():
+        raise InvalidInput("the setting where it was observed is required")
+    if observed_on > now.date():
+        raise InvalidInput("the date observed cannot be in the future")
+    _refuse_after_issuance(session, learner.id, achievement)
+    confirmation = Confirmation(
+        learner_id=learner.id,
+        achievement_id=achievement.id,
+        statement_index=statement - 1,
+        supervisor_id=supervisor.id,
+        observed_on=observed_on,
+        method=method,
+        setting=setting.strip(),
+        note=(note or "").strip() or None,
+        confirmed_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(confirmation)
+    except IntegrityError:
+        raise Conflict(f"statement {statement} is already confirmed") from None
+    audit.record(
+        session,
+        supervisor,
+        "confirmation.created",
+        learner.email,
+        achievement=achievement.url,
+        statement=statement,
+        method=method,
+    )
+    return confirmation
+
+
+def withdraw_confirmation(
+    session: Session, supervisor: User, *, learner_id: int, soc: str, level: str, statement: int
+) -> Confirmation:
+    """Withdraw the active confirmation of a statement, only before the level is issued."""
+    learner = assigned_learner(session, supervisor, learner_id, soc)
+    achievement = achievement_record(session, soc, level)
+    index = _statement_index(achievement, statement)
+    _refuse_after_issuance(session, learner.id, achievement)
+    confirmation = session.scalar(
+        select(Confirmation).where(
+            Confirmation.learner_id == learner.id,
+            Confirmation.achievement_id == achievement.id,
+            Confirmation.statement_index == index,
+            Confirmation.withdrawn_at.is_(None),
+        )
+    )
+    if confirmation is None:
+        raise NotFound(f"statement {statement} has no confirmation to withdraw")
+    confirmation.withdrawn_at = datetime.now(UTC)
+    audit.record(
+        session,
+        supervisor,
+        "confirmation.withdrawn",
+        learner.email,
+        achievement=achievement.url,
+        statement=statement,
+    )
+    return confirmation
+
+
+def active_confirmations(
+    session: Session, learner_id: int, achievement_id: int
+) -> dict[int, Confirmation]:
+    """Statement index -> its active confirmation."""
+    rows = session.scalars(
+        select(Confirmation).where(
+            Confirmation.learner_id == learner_id,
+            Confirmation.achievement_id == achievement_id,
+            Confirmation.withdrawn_at.is_(None),
+        )
+    )
+    return {row.statement_index: row for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class StatementProgress:
+    number: int
+    text: str
+    confirmed_by: str | None
+    observed_on: date | None
+    method: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LevelProgress:
+    level: str
+    label: str
+    statements: list[StatementProgress]
+    credential_id: str | None
+
+    @property
+    def confirmed(self) -> int:
+        return sum(1 for s in self.statements if s.confirmed_by)
+
+
+def progress(session: Session, learner_id: int, soc: str) -> list[LevelProgress]:
+    """Per level and per statement: who confirmed what, and the credential if issued."""
+    levels = []
+    for achievement in framework_record(session, soc).achievements:
+        confirmed = active_confirmations(session, learner_id, achievement.id)
+        credential = _active_credential(session, learner_id, achievement.id)
+        statements = [
+            StatementProgress(
+                number=index + 1,
+                text=description["name"],
+                confirmed_by=confirmed[index].supervisor.name if index in confirmed else None,
+                observed_on=confirmed[index].observed_on if index in confirmed else None,
+                method=confirmed[index].method if index in confirmed else None,
+            )
+            for index, description in enumerate(achievement.document["resultDescription"])
+        ]
+        levels.append(
+            LevelProgress(
+                achievement.level_key,
+                achievement.label,
+                statements,
+                credential.id if credential else None,
+            )
+        )
+    return levels
+
+
+def _statement_index(achievement: AchievementRecord, statement: int) -> int:
+    count = len(achievement.document["resultDescription"])
+    if not 1 <= statement <= count:
+        raise InvalidInput(f"statement must be between 1 and {count}")
+    return statement - 1
+
+
+def _active_credential(
+    session: Session, learner_id: int, achievement_id: int
+) -> CredentialRecord | None:
+    return session.scalar(
+        select(CredentialRecord).where(
+            CredentialRecord.learner_id == learner_id,
+            CredentialRecord.achievement_id == achievement_id,
+            CredentialRecord.revoked_at.is_(None),
+        )
+    )
+
+
+def _refuse_after_issuance(
+    session: Session, learner_id: int, achievement: AchievementRecord
+) -> None:
+    if _active_credential(session, learner_id, achievement.id) is not None:
+        raise AlreadyIssued(
+            f"the {achievement.label} credential is already issued; sign-off is closed"
+        )

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy engine, sessions and tables. No rules and no JSON-LD live here."""

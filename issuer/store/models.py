@@ -1,0 +1,199 @@
+"""The tables (SQLAlchemy 2.0, typed). Constraints carry the rules the database must guarantee
+even under concurrency: one active confirmation per statement, one active credential per
+learner and Achievement, status list indexes never reused. Everything else is in services/.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    roles: Mapped[list[Role]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    def has_role(self, role: str) -> bool:
+        return any(r.role == role for r in self.roles)
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class ApiToken(Base):
+    """Bearer tokens, stored as SHA-256 of the token (the token itself is shown once)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """Browser sessions: the cookie holds a random id, stored here hashed, with its CSRF token."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FrameworkRecord(Base):
+    __tablename__ = "frameworks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    soc: Mapped[str] = mapped_column(String(10), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(Text)  # the framework file as imported, verbatim
+    validity_days: Mapped[int | None] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    achievements: Mapped[list[AchievementRecord]] = relationship(
+        order_by="AchievementRecord.position", lazy="selectin"
+    )
+
+
+class AchievementRecord(Base):
+    __tablename__ = "achievements"
+    __table_args__ = (UniqueConstraint("framework_id", "level_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
+    level_key: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(500), unique=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    framework: Mapped[FrameworkRecord] = relationship(back_populates="achievements")
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("learner_id", "supervisor_id", "framework_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Confirmation(Base):
+    """A supervisor's confirmation of one statement for one learner; withdrawn, never deleted."""
+
+    __tablename__ = "confirmations"
+    __table_args__ = (
+        Index(
+            "uq_confirmations_active",
+            "learner_id",
+            "achievement_id",
+            "statement_index",
+            unique=True,
+            sqlite_where=text("withdrawn_at IS NULL"),
+            postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"))
+    statement_index: Mapped[int] = mapped_column(Integer)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    observed_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(40))
+    setting: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supervisor: Mapped[User] = relationship(foreign_keys=[supervisor_id], lazy="joined")
+
+
+class CredentialRecord(Base):
+    """A signed credential, stored exactly as signed (`document` is the signed JSON text)."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        Index(
+            "uq_credentials_active",
+            "learner_id",
+            "achievement_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"))
+    attested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status_list_index: Mapped[int] = mapped_column(Integer, unique=True)
+    document: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    achievement: Mapped[AchievementRecord] = relationship(lazy="joined")
+
+
+class AuditEvent(Base):
+    """Append-only: the code has no path that updates or deletes these rows."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,0 +1,79 @@
+"""Typed dependencies: one transaction per request, the signed-in user, and role checks.
+
+A request authenticates with a bearer token (`Authorization: Bearer …`, the JSON API) or the
+session cookie (browsers). Cookie-authenticated requests that change state must echo the
+session's CSRF token (`X-CSRF-Token` header or `csrf_token` form field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from issuer.errors import NotAuthenticated, PermissionDenied
+from issuer.services import accounts
+from issuer.store.db import transaction
+from issuer.store.models import User
+
+SESSION_COOKIE = "issuer_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with transaction(request.app.state.sessions) as session:
+        yield session
+
+
+# scope="function": commit (or roll back) before the response leaves, so a client never reads
+# a result that was not stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def csrf_form_token(request: Request) -> str | None:
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def current_user(
+    request: Request,
+    session: SessionDep,
+    form_token: Annotated[str | None, Depends(csrf_form_token)],
+) -> User:
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return accounts.user_for_token(session, authorization[7:].strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise NotAuthenticated("sign in, or send a bearer token")
+    user, csrf = accounts.session_user(session, cookie)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER) or form_token
+        if sent != csrf:
+            raise PermissionDenied("missing or wrong CSRF token")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def role(name: str) -> Callable[[User], User]:
+    def require(user: CurrentUser) -> User:
+        if not user.has_role(name):
+            raise PermissionDenied(f"this needs the {name} role")
+        return user
+
+    return require
+
+
+CoordinatorDep = Annotated[User, Depends(role("coordinator"))]
+SupervisorDep = Annotated[User, Depends(role("supervisor"))]
+LearnerDep = Annotated[User, Depends(role("learner"))]

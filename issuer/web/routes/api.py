@@ -1,0 +1,323 @@
+"""The JSON API: sign-in, and one router per role. Routes check the role, call one service."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from issuer.errors import KeyMaterialError
+from issuer.services import accounts, audit, awards, catalog, roster, signoff
+from issuer.services.awards import Issuer
+from issuer.store.models import CredentialRecord, User
+from issuer.web.deps import (
+    SESSION_COOKIE,
+    CoordinatorDep,
+    CurrentUser,
+    LearnerDep,
+    SessionDep,
+    SupervisorDep,
+)
+from issuer.web.schemas import (
+    Attest,
+    Confirm,
+    Login,
+    NewAssignment,
+    NewUser,
+    Revoke,
+    UserOut,
+)
+
+auth = APIRouter(prefix="/api", tags=["sign-in"])
+coordinator = APIRouter(prefix="/api", tags=["coordinator"])
+supervisor = APIRouter(prefix="/api/supervisor", tags=["supervisor"])
+learner = APIRouter(prefix="/api/me", tags=["learner"])
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id, email=user.email, name=user.name, roles=sorted(r.role for r in user.roles)
+    )
+
+
+def credential_out(record: CredentialRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "url": json.loads(record.document)["id"],
+        "learner_id": record.learner_id,
+        "achievement": record.achievement.url,
+        "issued_at": record.issued_at.isoformat(),
+        "valid_until": record.valid_until.isoformat() if record.valid_until else None,
+        "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
+        "revocation_reason": record.revocation_reason,
+    }
+
+
+def issuer_of(request: Request) -> Issuer:
+    identity = request.app.state.identity
+    if identity is None:
+        raise KeyMaterialError("the issuer has no signing key: run `issuer keys generate`")
+    return Issuer(identity, request.app.state.settings.base_url)
+
+
+@auth.post("/login")
+def login(body: Login, request: Request, session: SessionDep) -> Response:
+    """Sign in: sets an HttpOnly, SameSite session cookie and returns the CSRF token."""
+    user = accounts.authenticate(session, body.email, body.password)
+    if user is None:
+        # Returned, not raised: the failed attempt's audit entry must be committed.
+        return JSONResponse({"detail": "wrong email or password"}, status_code=401)
+    cookie, csrf = accounts.open_session(session, user)
+    response = JSONResponse({"csrf_token": csrf, "user": user_out(user).model_dump()})
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.base_url.startswith("https://"),
+        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+        path="/",
+    )
+    return response
+
+
+@auth.post("/logout", status_code=204)
+def logout(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    accounts.close_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@auth.get("/whoami")
+def whoami(user: CurrentUser) -> UserOut:
+    return user_out(user)
+
+
+# ── coordinator ──
+
+
+@coordinator.post("/frameworks", status_code=201)
+async def import_framework(
+    request: Request,
+    session: SessionDep,
+    user: CoordinatorDep,
+    validity_days: Annotated[int | None, Query(ge=1, le=36500)] = None,
+) -> dict[str, Any]:
+    """Import a framework file (the request body) and its Achievements."""
+    data = await request.body()
+    settings = request.app.state.settings
+    record = catalog.import_framework(
+        session,
+        data,
+        "upload",
+        base_url=settings.base_url,
+        creator=settings.issuer_profile(),
+        language=settings.language,
+        validity_days=validity_days,
+        actor=user,
+    )
+    return {
+        "soc": record.soc,
+        "title": record.title,
+        "achievements": [a.url for a in record.achievements],
+    }
+
+
+@coordinator.get("/frameworks")
+def list_frameworks(session: SessionDep, user: CoordinatorDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "soc": f.framework.occupation.soc,
+            "title": f.framework.occupation.title,
+            "level": f.level.key,
+            "achievement": f.achievement["id"],
+        }
+        for f in catalog.stored_catalog(session).entries
+    ]
+
+
+@coordinator.post("/users", status_code=201)
+def create_user(body: NewUser, session: SessionDep, user: CoordinatorDep) -> UserOut:
+    """Create a learner, supervisor or coordinator (or add roles to an existing person)."""
+    created = accounts.create_user(
+        session,
+        email=body.email,
+        name=body.name,
+        roles=list(body.roles),
+        password=body.password,
+        actor=user,
+    )
+    return user_out(created)
+
+
+@coordinator.post("/assignments", status_code=201)
+def assign(body: NewAssignment, session: SessionDep, user: CoordinatorDep) -> dict[str, Any]:
+    assignment = roster.assign(
+        session,
+        user,
+        learner_email=body.learner_email,
+        supervisor_email=body.supervisor_email,
+        soc=body.soc,
+    )
+    return {
+        "id": assignment.id,
+        "learner_id": assignment.learner_id,
+        "supervisor_id": assignment.supervisor_id,
+    }
+
+
+@coordinator.get("/learners/{learner_id}/progress")
+def learner_progress(
+    learner_id: int,
+    soc: Annotated[str, Query(max_length=10)],
+    session: SessionDep,
+    user: CoordinatorDep,
+) -> list[dict[str, Any]]:
+    roster.learner(session, learner_id)
+    return progress_out(signoff.progress(session, learner_id, soc))
+
+
+@coordinator.get("/credentials")
+def list_credentials(session: SessionDep, user: CoordinatorDep) -> list[dict[str, Any]]:
+    return [credential_out(record) for record in awards.credentials(session)]
+
+
+@coordinator.post("/credentials/{credential_id}/revoke")
+def revoke(
+    credential_id: str, body: Revoke, session: SessionDep, user: CoordinatorDep
+) -> dict[str, Any]:
+    return credential_out(awards.revoke(session, user, credential_id, body.reason))
+
+
+@coordinator.get("/audit")
+def audit_log(
+    session: SessionDep,
+    user: CoordinatorDep,
+    action: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "subject": e.subject,
+            "detail": e.detail,
+        }
+        for e in audit.events(session, action=action, limit=limit)
+    ]
+
+
+# ── supervisor ──
+
+
+@supervisor.get("/learners")
+def my_learners(session: SessionDep, user: SupervisorDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": a.learner.id,
+            "name": a.learner.name,
+            "email": a.learner.email,
+            "soc": a.framework.soc,
+            "framework": a.framework.title,
+        }
+        for a in roster.learners_of(session, user)
+    ]
+
+
+@supervisor.get("/learners/{learner_id}/progress")
+def assigned_progress(
+    learner_id: int,
+    soc: Annotated[str, Query(max_length=10)],
+    session: SessionDep,
+    user: SupervisorDep,
+) -> list[dict[str, Any]]:
+    roster.assigned_learner(session, user, learner_id, soc)
+    return progress_out(signoff.progress(session, learner_id, soc))
+
+
+@supervisor.post("/learners/{learner_id}/confirmations", status_code=201)
+def confirm(
+    learner_id: int, body: Confirm, session: SessionDep, user: SupervisorDep
+) -> dict[str, Any]:
+    confirmation = signoff.confirm_statement(
+        session,
+        user,
+        learner_id=learner_id,
+        soc=body.soc,
+        level=body.level,
+        statement=body.statement,
+        observed_on=body.observed_on,
+        method=body.method,
+        setting=body.setting,
+        note=body.note,
+    )
+    return {
+        "id": confirmation.id,
+        "statement": body.statement,
+        "confirmed_at": confirmation.confirmed_at.isoformat(),
+    }
+
+
+@supervisor.delete(
+    "/learners/{learner_id}/confirmations/{soc}/{level}/{statement}", status_code=204
+)
+def withdraw(
+    learner_id: int, soc: str, level: str, statement: int, session: SessionDep, user: SupervisorDep
+) -> Response:
+    signoff.withdraw_confirmation(
+        session, user, learner_id=learner_id, soc=soc, level=level, statement=statement
+    )
+    return Response(status_code=204)
+
+
+@supervisor.post("/learners/{learner_id}/attestations", status_code=201)
+def attest(
+    learner_id: int, body: Attest, request: Request, session: SessionDep, user: SupervisorDep
+) -> dict[str, Any]:
+    """Attest the whole level: every statement is confirmed; this issues the signed credential."""
+    record = awards.attest_level(
+        session, user, issuer_of(request), learner_id=learner_id, soc=body.soc, level=body.level
+    )
+    return {**credential_out(record), "credential": json.loads(record.document)}
+
+
+# ── learner ──
+
+
+@learner.get("/progress")
+def my_progress(
+    soc: Annotated[str, Query(max_length=10)], session: SessionDep, user: LearnerDep
+) -> list[dict[str, Any]]:
+    return progress_out(signoff.progress(session, user.id, soc))
+
+
+@learner.get("/credentials")
+def my_credentials(session: SessionDep, user: LearnerDep) -> list[dict[str, Any]]:
+    return [credential_out(record) for record in awards.credentials(session, learner_id=user.id)]
+
+
+def progress_out(levels: list[signoff.LevelProgress]) -> list[dict[str, Any]]:
+    return [
+        {
+            "level": level.level,
+            "label": level.label,
+            "confirmed": level.confirmed,
+            "of": len(level.statements),
+            "credential_id": level.credential_id,
+            "statements": [
+                {
+                    "number": s.number,
+                    "text": s.text,
+                    "confirmed_by": s.confirmed_by,
+                    "observed_on": s.observed_on.isoformat() if s.observed_on else None,
+                    "method": s.method,
+                }
+                for s in level.statements
+            ],
+        }
+        for level in levels
+    ]

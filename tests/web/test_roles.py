@@ -1,0 +1,111 @@
+"""Every route, every role, and no sign-in at all: who is let in and who is not."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from issuer.config import Settings
+from issuer.services.keyring import KeyRing
+from issuer.web.app import create_app
+from tests.conftest import prepare_database
+from tests.web.helpers import bearer, make_token
+
+PUBLIC = "public"
+ANY_USER = "signed in"
+# path template -> who may use it. A new route without an entry fails the test below.
+ACCESS = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/achievements/{soc}/{level}"): PUBLIC,
+    ("GET", "/achievements/{soc}/{level}/image.svg"): PUBLIC,
+    ("GET", "/credentials/{credential_id}"): PUBLIC,
+    ("GET", "/issuer"): PUBLIC,
+    ("GET", "/.well-known/did.json"): PUBLIC,
+    ("GET", "/{path}/did.json"): PUBLIC,
+    ("POST", "/api/login"): PUBLIC,
+    ("POST", "/api/logout"): ANY_USER,
+    ("GET", "/api/whoami"): ANY_USER,
+    ("POST", "/api/frameworks"): "coordinator",
+    ("GET", "/api/frameworks"): "coordinator",
+    ("POST", "/api/users"): "coordinator",
+    ("POST", "/api/assignments"): "coordinator",
+    ("GET", "/api/learners/{learner_id}/progress"): "coordinator",
+    ("GET", "/api/credentials"): "coordinator",
+    ("POST", "/api/credentials/{credential_id}/revoke"): "coordinator",
+    ("GET", "/api/audit"): "coordinator",
+    ("POST", "/credentials/issue"): "coordinator",
+    ("GET", "/api/supervisor/learners"): "supervisor",
+    ("GET", "/api/supervisor/learners/{learner_id}/progress"): "supervisor",
+    ("POST", "/api/supervisor/learners/{learner_id}/confirmations"): "supervisor",
+    (
+        "DELETE",
+        "/api/supervisor/learners/{learner_id}/confirmations/{soc}/{level}/{statement}",
+    ): "supervisor",
+    ("POST", "/api/supervisor/learners/{learner_id}/attestations"): "supervisor",
+    ("GET", "/api/me/progress"): "learner",
+    ("GET", "/api/me/credentials"): "learner",
+}
+ROLES = ("coordinator", "supervisor", "learner")
+SAMPLE = {
+    "soc": "29-2034.00",
+    "level": "proficient",
+    "statement": "1",
+    "learner_id": "1",
+    "credential_id": "00000000-0000-0000-0000-000000000000",
+    "path": "issuers/x",
+}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    directory = tmp_path_factory.mktemp("roles")
+    settings = Settings(
+        data_dir=directory,
+        keys_dir=directory / "keys",
+        database_url=f"sqlite:///{directory / 'r.db'}",
+    )
+    prepare_database(settings)
+    KeyRing(settings.keys_dir).generate(None, dev=True)
+    tokens = {
+        role: make_token(settings, f"{role}@example.org", role.title(), [role]) for role in ROLES
+    }
+    with TestClient(create_app(settings)) as client:
+        yield client, tokens
+
+
+def routes(client: TestClient) -> list[tuple[str, str]]:
+    """Every route of the app, from its own OpenAPI document (every route is documented)."""
+    paths = client.get("/openapi.json").json()["paths"]
+    return sorted(
+        (method.upper(), path) for path, operations in paths.items() for method in operations
+    )
+
+
+def test_every_route_is_in_the_matrix(setup: tuple[TestClient, dict[str, str]]) -> None:
+    client, _ = setup
+    assert set(routes(client)) == set(ACCESS)
+
+
+def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:
+    url = re.sub(r"\{(\w+)\}", lambda m: SAMPLE[m.group(1)], path)
+    query = {"soc": "29-2034.00"}
+    return client.request(
+        method, url, params=query, headers={"accept": "application/json", **headers}, json={}
+    ).status_code
+
+
+@pytest.mark.parametrize("who", [None, *ROLES])
+def test_role_matrix(setup: tuple[TestClient, dict[str, str]], who: str | None) -> None:
+    client, tokens = setup
+    headers = bearer(tokens[who]) if who else {}
+    for (method, path), allowed in ACCESS.items():
+        status = call(client, method, path, headers)
+        if allowed == PUBLIC or (allowed == ANY_USER and who) or allowed == who:
+            assert status not in (401, 403), (who, method, path, status)
+        elif who is None:
+            assert status == 401, (who, method, path, status)
+        else:
+            assert status == 403, (who, method, path, status)
