@@ -44,6 +44,22 @@ class Attestation:
     attested_at: datetime
 
 
+OB_CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+
+
+def with_proof_array(signed: JsonObject) -> JsonObject:
+    """An Open Badge with `proof` as an array, as the OB 3.0 JSON Schema requires.
+
+    Data Integrity allows one proof object or an array of them, and both mean the same graph;
+    1EdTech's validator checks the schema, so Open Badges carry the array form.
+    """
+    types = signed.get("type", [])
+    proof = signed.get("proof")
+    if isinstance(proof, dict) and OB_CREDENTIAL_TYPES.intersection(types):
+        return {**signed, "proof": [proof]}
+    return signed
+
+
 def identity_hash(email: str, salt: str) -> str:
     """OB 3.0 IdentityObject hash: `sha256$` + hex(SHA-256(value + salt))."""
     return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode("utf-8")).hexdigest()

@@ -60,7 +60,8 @@ def test_sign_sets_our_issuer_and_valid_from(
     did = json.loads(runner.invoke(app, ["did"]).output)["id"]
     assert signed["issuer"]["id"] == did and signed["issuer"]["type"] == ["Profile"]
     assert signed["validFrom"].endswith("Z")
-    assert signed["proof"]["verificationMethod"].startswith(did + "#z6Mk")
+    assert isinstance(signed["proof"], list)  # the OB 3.0 JSON Schema wants an array
+    assert signed["proof"][0]["verificationMethod"].startswith(did + "#z6Mk")
 
 
 @pytest.mark.usefixtures("dev_keys")

@@ -17,7 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.credentials import Attestation, StatementEvidence, build_credential, status_entry
+from issuer.credentials import (
+    Attestation,
+    StatementEvidence,
+    build_credential,
+    status_entry,
+    with_proof_array,
+)
 from issuer.errors import AlreadyIssued, AlreadyRevoked, Conflict, InvalidInput, NotFound
 from issuer.jsonld.loader import load_document
 from issuer.proofs.data_integrity import add_proof
@@ -128,12 +134,14 @@ def _issue(
             valid_until=valid_until,
             status=status_entry(issuer.status_list_url(), index),
         )
-        signed = add_proof(
-            unsigned,
-            key=issuer.identity.key,
-            verification_method=issuer.identity.verification_method,
-            created=now,
-            loader=load_document,
+        signed = with_proof_array(
+            add_proof(
+                unsigned,
+                key=issuer.identity.key,
+                verification_method=issuer.identity.verification_method,
+                created=now,
+                loader=load_document,
+            )
         )
         record = CredentialRecord(
             id=credential_id,

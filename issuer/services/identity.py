@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from issuer.credentials import with_proof_array
 from issuer.dids import DID_KEY, DID_WEB, did_document, did_key, did_web_url, resolve_did_key
 from issuer.errors import CredentialInvalid, InvalidInput
 from issuer.jsonld.loader import CREDENTIALS_V2, load_document
@@ -97,12 +98,14 @@ def sign_credential(
         raise InvalidInput(f"unknown format {form!r}; choose one of {', '.join(FORMATS)}")
     credential = prepare_credential(unsigned, identity, now)
     if form == "di":
-        return add_proof(
-            credential,
-            key=identity.key,
-            verification_method=identity.verification_method,
-            created=now,
-            loader=load_document,
+        return with_proof_array(
+            add_proof(
+                credential,
+                key=identity.key,
+                verification_method=identity.verification_method,
+                created=now,
+                loader=load_document,
+            )
         )
     expand_strictly(credential, load_document)
     return encode_vc_jwt(credential, key=identity.key, kid=identity.verification_method, form=form)

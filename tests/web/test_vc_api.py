@@ -32,7 +32,7 @@ def test_issues_a_data_integrity_credential(
     )
     assert response.status_code == 201
     signed = response.json()["verifiableCredential"]
-    assert signed["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert signed["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
     assert signed["issuer"]["id"].startswith("did:key:")
 
 
