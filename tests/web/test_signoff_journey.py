@@ -198,6 +198,11 @@ def test_confirming_twice_and_bad_input_are_clear_errors(world: World) -> None:
         response = world.confirm(statement, **bad)
         assert response.status_code == 422, (bad, response.text)
         assert "detail" in response.json()
+    assert world.confirm(3, learner_id=10**30).status_code == 422
+    huge = world.client.get(
+        f"/api/learners/{2**63}/progress", params={"soc": SOC}, headers=bearer(world.coordinator)
+    )
+    assert huge.status_code == 422
 
 
 def test_racing_attestations_issue_exactly_one_credential(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from issuer.errors import KeyMaterialError
@@ -30,6 +30,8 @@ from issuer.web.schemas import (
     UserOut,
 )
 
+# Database integers are 32-bit on every backend: larger ids are refused as input, not a 500.
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 auth = APIRouter(prefix="/api", tags=["sign-in"])
 coordinator = APIRouter(prefix="/api", tags=["coordinator"])
 supervisor = APIRouter(prefix="/api/supervisor", tags=["supervisor"])
@@ -171,7 +173,7 @@ def assign(body: NewAssignment, session: SessionDep, user: CoordinatorDep) -> di
 
 @coordinator.get("/learners/{learner_id}/progress")
 def learner_progress(
-    learner_id: int,
+    learner_id: Id,
     soc: Annotated[str, Query(max_length=10)],
     session: SessionDep,
     user: CoordinatorDep,
@@ -230,7 +232,7 @@ def my_learners(session: SessionDep, user: SupervisorDep) -> list[dict[str, Any]
 
 @supervisor.get("/learners/{learner_id}/progress")
 def assigned_progress(
-    learner_id: int,
+    learner_id: Id,
     soc: Annotated[str, Query(max_length=10)],
     session: SessionDep,
     user: SupervisorDep,
@@ -241,7 +243,7 @@ def assigned_progress(
 
 @supervisor.post("/learners/{learner_id}/confirmations", status_code=201)
 def confirm(
-    learner_id: int, body: Confirm, session: SessionDep, user: SupervisorDep
+    learner_id: Id, body: Confirm, session: SessionDep, user: SupervisorDep
 ) -> dict[str, Any]:
     confirmation = signoff.confirm_statement(
         session,
@@ -266,7 +268,12 @@ def confirm(
     "/learners/{learner_id}/confirmations/{soc}/{level}/{statement}", status_code=204
 )
 def withdraw(
-    learner_id: int, soc: str, level: str, statement: int, session: SessionDep, user: SupervisorDep
+    learner_id: Id,
+    soc: str,
+    level: str,
+    statement: Annotated[int, Path(ge=1, le=1000)],
+    session: SessionDep,
+    user: SupervisorDep,
 ) -> Response:
     signoff.withdraw_confirmation(
         session, user, learner_id=learner_id, soc=soc, level=level, statement=statement
@@ -276,7 +283,7 @@ def withdraw(
 
 @supervisor.post("/learners/{learner_id}/attestations", status_code=201)
 def attest(
-    learner_id: int, body: Attest, request: Request, session: SessionDep, user: SupervisorDep
+    learner_id: Id, body: Attest, request: Request, session: SessionDep, user: SupervisorDep
 ) -> dict[str, Any]:
     """Attest the whole level: every statement is confirmed; this issues the signed credential."""
     record = awards.attest_level(
