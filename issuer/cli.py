@@ -20,20 +20,18 @@ from sqlalchemy.orm import Session
 from issuer.config import Settings
 from issuer.errors import InvalidInput, IssuerError
 from issuer.files import write_atomic
-from issuer.jsonld.loader import load_document
-from issuer.proofs.vc_jwt import looks_like_jwt
 from issuer.services import accounts, catalog
+from issuer.services.awards import Issuer
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
     IssuerIdentity,
     load_identity,
-    make_resolver,
     sign_credential,
 )
 from issuer.services.keyring import KeyRing
+from issuer.services.verifying import verify_input
 from issuer.store import migrate
 from issuer.store.db import make_engine, session_factory, transaction
-from issuer.verification import verify_credential
 
 app = typer.Typer(
     help="Open Badges 3.0 issuer for occupational skills frameworks.", no_args_is_help=True
@@ -281,28 +279,47 @@ def sign(
 
 @app.command()
 def verify(
-    credential: Annotated[Path, typer.Argument(help="A credential: JSON or compact JWT.")],
+    credential: Annotated[
+        str, typer.Argument(help="A file (JSON, JWT, PNG, SVG) or an https:// URL.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Verify a credential: exit 0 verified, 1 not verified, 2 unreadable."""
     config = settings()
+    is_url = credential.startswith(("https://", "http://"))
     with reported_errors():
-        text = read_text(credential)
-        document: dict[str, object] | str = (
-            text.strip() if looks_like_jwt(text) else parse_json(text, str(credential))
-        )
-    resolve = make_resolver(own_identity(config), Fetcher(allow_private=config.allow_private_fetch))
-    report = verify_credential(
-        document, now=datetime.now(UTC), resolve=resolve, loader=load_document
-    )
+        data = credential.encode("utf-8") if is_url else read_bytes(Path(credential))
+    own = own_identity(config)
+    issuer = Issuer(own, config.base_url) if own else None
+    fetcher = Fetcher(allow_private=config.allow_private_fetch)
+    with reported_errors(), issuer_database(config) as session:
+        report = verify_input(data, session=session, issuer=issuer, fetcher=fetcher)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
-        typer.echo("VERIFIED" if report.verified else "NOT VERIFIED")
+        typer.echo(report.verdict.upper())
         for check in report.checks:
             typer.echo(f"  {check.status:7} {check.name}: {check.message}")
     if not report.verified:
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@contextmanager
+def issuer_database(config: Settings) -> Iterator[Session | None]:
+    """The issuer's database when there is one (its records and status lists answer for our own
+    credentials); None on a machine that only verifies."""
+    if (
+        config.database_url.startswith("sqlite:///")
+        and not Path(config.database_url.removeprefix("sqlite:///")).exists()
+    ):
+        yield None
+        return
+    engine = make_engine(config.database_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def own_identity(config: Settings) -> IssuerIdentity | None:
@@ -319,7 +336,7 @@ def own_identity(config: Settings) -> IssuerIdentity | None:
         return None
 
 
-def read_text(path: Path) -> str:
+def read_bytes(path: Path) -> bytes:
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_INPUT_BYTES + 1)
@@ -327,6 +344,11 @@ def read_text(path: Path) -> str:
         raise InvalidInput(f"{path}: cannot read ({error.strerror})") from None
     if len(data) > MAX_INPUT_BYTES:
         raise InvalidInput(f"{path}: larger than {MAX_INPUT_BYTES} bytes")
+    return data
+
+
+def read_text(path: Path) -> str:
+    data = read_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

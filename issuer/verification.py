@@ -16,6 +16,7 @@ from issuer.jsonld.canonize import canonize_expanded
 from issuer.jsonld.strict import expand_strictly
 from issuer.proofs.data_integrity import Resolve, verify_proof
 from issuer.proofs.vc_jwt import decode_vc_jwt
+from issuer.status_check import Fetch, status_checks
 from issuer.types import DocumentLoader, JsonObject
 
 Status = Literal["passed", "failed", "warning"]
@@ -38,6 +39,19 @@ class VerificationReport:
         return bool(self.checks) and all(check.status != "failed" for check in self.checks)
 
     @property
+    def verdict(self) -> str:
+        """One word for people: verified, revoked, suspended, expired or not verified."""
+        if self.verified:
+            return "verified"
+        messages = [c.message for c in self.failed if c.name.endswith("status")]
+        for word in ("revoked", "suspended"):
+            if any(word in message for message in messages):
+                return word
+        if [c.name for c in self.failed] == ["expiry"]:
+            return "expired"
+        return "not verified"
+
+    @property
     def failed(self) -> list[Check]:
         return [check for check in self.checks if check.status == "failed"]
 
@@ -56,9 +70,17 @@ class VerificationReport:
 
 
 def verify_credential(
-    credential: JsonObject | str, *, now: datetime, resolve: Resolve, loader: DocumentLoader
+    credential: JsonObject | str,
+    *,
+    now: datetime,
+    resolve: Resolve,
+    loader: DocumentLoader,
+    fetch: Fetch | None = None,
 ) -> VerificationReport:
-    """Check proof, issuer, validity dates and JSON-LD of a credential (JSON or compact JWT)."""
+    """Check proof, issuer, dates, status and JSON-LD of a credential (JSON or compact JWT).
+
+    `fetch` loads status lists; without it the status is reported as not checked.
+    """
     if isinstance(credential, str):
         result = decode_vc_jwt(credential.strip(), resolve=resolve)
         if result.credential is None:
@@ -74,7 +96,16 @@ def verify_credential(
         di = verify_proof(document, resolve=resolve, loader=loader, canonical_document=canonical)
         proof = Check("proof", "passed" if di.verified else "failed", di.reason)
         controller = di.controller
-    checks = [proof, _issuer_check(document, controller), *_date_checks(document, now), json_ld]
+    statuses = status_checks(
+        document, issuer=issuer_id(document), fetch=fetch, resolve=resolve, loader=loader, now=now
+    )
+    checks = [
+        proof,
+        _issuer_check(document, controller),
+        *_date_checks(document, now),
+        *(Check(name, status, message) for status, name, message in statuses),  # type: ignore[arg-type]
+        json_ld,
+    ]
     return VerificationReport(tuple(checks), document)
 
 
@@ -137,3 +168,49 @@ def _datetime(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else None
+
+
+def verify_presentation(
+    presentation: JsonObject,
+    *,
+    challenge: str | None,
+    domain: str | None,
+    now: datetime,
+    resolve: Resolve,
+    loader: DocumentLoader,
+    fetch: Fetch | None = None,
+) -> VerificationReport:
+    """A Verifiable Presentation: its holder's proof (authentication, bound to `challenge` and
+    `domain` when given) and every credential inside it."""
+    proof = verify_proof(
+        presentation, resolve=resolve, loader=loader, expected_purpose="authentication"
+    )
+    checks = [Check("presentation proof", "passed" if proof.verified else "failed", proof.reason)]
+    proofs = presentation.get("proof")
+    first = (proofs[0] if isinstance(proofs, list) and proofs else proofs) or {}
+    for name, expected in (("challenge", challenge), ("domain", domain)):
+        if expected is None:
+            continue
+        got = first.get(name) if isinstance(first, dict) else None
+        status: Status = "passed" if got == expected else "failed"
+        checks.append(
+            Check(name, status, f"{name} {'matches' if got == expected else 'does not match'}")
+        )
+    holder = presentation.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, dict) else holder
+    if holder_id is not None and proof.controller is not None and holder_id != proof.controller:
+        checks.append(
+            Check("holder", "failed", f"signed by {proof.controller}, not the holder {holder_id}")
+        )
+    credentials = presentation.get("verifiableCredential") or []
+    for number, credential in enumerate(
+        credentials if isinstance(credentials, list) else [credentials], 1
+    ):
+        if not isinstance(credential, dict | str):
+            checks.append(Check(f"credential {number}", "failed", "not a credential"))
+            continue
+        inner = verify_credential(credential, now=now, resolve=resolve, loader=loader, fetch=fetch)
+        checks.extend(
+            Check(f"credential {number}: {c.name}", c.status, c.message) for c in inner.checks
+        )
+    return VerificationReport(tuple(checks), presentation)

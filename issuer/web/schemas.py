@@ -64,3 +64,15 @@ class IssueRequest(BaseModel):
 
     credential: dict[str, Any]
     options: dict[str, Any] = Field(default_factory=dict)
+
+
+class VerifyCredentialRequest(BaseModel):
+    """VC-API `POST /credentials/verify` body: a credential (JSON or compact JWT)."""
+
+    verifiableCredential: dict[str, Any] | str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class VerifyPresentationRequest(BaseModel):
+    verifiablePresentation: dict[str, Any]
+    options: dict[str, Any] = Field(default_factory=dict)

@@ -23,6 +23,11 @@ ACCESS = {
     ("GET", "/achievements/{soc}/{level}/image.svg"): PUBLIC,
     ("GET", "/credentials/{credential_id}"): PUBLIC,
     ("GET", "/issuer"): PUBLIC,
+    ("GET", "/status/{list_id}"): PUBLIC,
+    ("GET", "/verify"): PUBLIC,
+    ("POST", "/verify"): PUBLIC,
+    ("POST", "/credentials/verify"): PUBLIC,
+    ("POST", "/presentations/verify"): PUBLIC,
     ("GET", "/.well-known/did.json"): PUBLIC,
     ("GET", "/{path}/did.json"): PUBLIC,
     ("POST", "/api/login"): PUBLIC,
@@ -51,6 +56,7 @@ ACCESS = {
 ROLES = ("coordinator", "supervisor", "learner")
 SAMPLE = {
     "soc": "29-2034.00",
+    "list_id": "1",
     "level": "proficient",
     "statement": "1",
     "learner_id": "1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
 
 from fastapi import APIRouter, Request
@@ -10,8 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from issuer.dids import DID_WEB, did_web_path
 from issuer.errors import NotFound
 from issuer.services import awards
+from issuer.services.awards import Issuer
 from issuer.services.catalog import CatalogEntry, stored_catalog
 from issuer.services.identity import IssuerIdentity
+from issuer.services.status import published_list
 from issuer.web.deps import SessionDep
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
@@ -58,6 +61,25 @@ def credential(session: SessionDep, credential_id: str) -> Response:
     """The signed credential, byte for byte as it was issued and stored."""
     record = awards.credential(session, credential_id)
     return Response(record.document, media_type=JSON_LD)
+
+
+@router.get("/status/{list_id}")
+def status_list(request: Request, session: SessionDep, list_id: int) -> Response:
+    """The signed BitstringStatusListCredential; revalidate every time (revocation is live)."""
+    identity = request.app.state.identity
+    if identity is None:
+        raise NotFound("this issuer publishes no status list yet")
+    issuer = Issuer(identity, request.app.state.settings.base_url)
+    document = published_list(session, issuer, list_id)
+    etag = (
+        '"'
+        + hashlib.sha256(document["credentialSubject"]["encodedList"].encode()).hexdigest()[:32]
+        + '"'
+    )
+    headers = {"Cache-Control": "no-cache", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(document, media_type="application/vc+ld+json", headers=headers)
 
 
 @router.get("/issuer")

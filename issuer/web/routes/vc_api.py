@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from issuer.errors import InvalidInput
-from issuer.services.identity import sign_credential
-from issuer.web.deps import CoordinatorDep
+from issuer.jsonld.loader import load_document
+from issuer.services.awards import Issuer
+from issuer.services.fetching import Fetcher
+from issuer.services.identity import make_resolver, sign_credential
+from issuer.services.status import make_fetch
+from issuer.services.verifying import verify_input
+from issuer.verification import verify_presentation
+from issuer.web.deps import CoordinatorDep, SessionDep
 from issuer.web.routes.api import issuer_of
-from issuer.web.schemas import IssueRequest
+from issuer.web.schemas import IssueRequest, VerifyCredentialRequest, VerifyPresentationRequest
 
 router = APIRouter(tags=["VC-API"])
+
+
+def fetcher_of(request: Request) -> Fetcher:
+    return Fetcher(allow_private=request.app.state.settings.allow_private_fetch)
+
+
+def optional_issuer(request: Request) -> Issuer | None:
+    identity = request.app.state.identity
+    return Issuer(identity, request.app.state.settings.base_url) if identity else None
 
 
 @router.post("/credentials/issue", status_code=201)
@@ -25,3 +41,35 @@ def issue(body: IssueRequest, request: Request, user: CoordinatorDep) -> JSONRes
     except InvalidInput as error:
         return JSONResponse({"detail": str(error)}, status_code=400)
     return JSONResponse({"verifiableCredential": signed}, status_code=201)
+
+
+@router.post("/credentials/verify")
+def verify_credential_api(
+    body: VerifyCredentialRequest, request: Request, session: SessionDep
+) -> JSONResponse:
+    """VC-API verify: 200 with the checks when verified, 400 with the same shape when not."""
+    credential = body.verifiableCredential
+    data = credential.encode() if isinstance(credential, str) else json.dumps(credential).encode()
+    report = verify_input(
+        data, session=session, issuer=optional_issuer(request), fetcher=fetcher_of(request)
+    )
+    return JSONResponse(report.to_json(), status_code=200 if report.verified else 400)
+
+
+@router.post("/presentations/verify")
+def verify_presentation_api(
+    body: VerifyPresentationRequest, request: Request, session: SessionDep
+) -> JSONResponse:
+    """VC-API verify for a presentation: the holder's proof, challenge, domain and credentials."""
+    issuer = optional_issuer(request)
+    fetcher = fetcher_of(request)
+    report = verify_presentation(
+        body.verifiablePresentation,
+        challenge=body.options.get("challenge"),
+        domain=body.options.get("domain"),
+        now=datetime.now(UTC),
+        resolve=make_resolver(issuer.identity if issuer else None, fetcher),
+        loader=load_document,
+        fetch=make_fetch(session, issuer, fetcher),
+    )
+    return JSONResponse(report.to_json(), status_code=200 if report.verified else 400)

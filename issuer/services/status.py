@@ -1,0 +1,84 @@
+"""Publishing our status list, and fetching status lists and credentials for verification.
+
+The revocation list is rebuilt from the credentials table on each request, so a revocation
+shows in the very next fetch and survives restarts (the table is the truth). Our own URLs are
+answered from the database, everything else through the bounded Fetcher.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.credentials import STATUS_PURPOSE_REVOCATION
+from issuer.errors import InvalidInput, NotFound
+from issuer.jsonld.loader import load_document
+from issuer.proofs.data_integrity import add_proof
+from issuer.services.awards import STATUS_LIST_ID, STATUS_LIST_SIZE, Issuer
+from issuer.services.fetching import Fetcher
+from issuer.status_check import Fetch
+from issuer.status_list import StatusList, status_list_credential
+from issuer.store.models import CredentialRecord
+from issuer.types import JsonObject
+
+
+def revocation_list(session: Session) -> StatusList:
+    revoked = session.scalars(
+        select(CredentialRecord.status_list_index).where(CredentialRecord.revoked_at.is_not(None))
+    )
+    return StatusList.with_set(revoked, STATUS_LIST_SIZE)
+
+
+def published_list(
+    session: Session, issuer: Issuer, list_id: int, now: datetime | None = None
+) -> JsonObject:
+    """The signed BitstringStatusListCredential at `/status/{list_id}`."""
+    if list_id != STATUS_LIST_ID:
+        raise NotFound(f"no status list {list_id}")
+    now = now or datetime.now(UTC)
+    unsigned = status_list_credential(
+        list_url=issuer.status_list_url(),
+        issuer=issuer.identity.did,
+        purpose=STATUS_PURPOSE_REVOCATION,
+        status_list=revocation_list(session),
+        valid_from=now,
+    )
+    return add_proof(
+        unsigned,
+        key=issuer.identity.key,
+        verification_method=issuer.identity.verification_method,
+        created=now,
+        loader=load_document,
+    )
+
+
+def make_fetch(session: Session | None, issuer: Issuer | None, fetcher: Fetcher) -> Fetch:
+    """A JSON fetch for verification: our status list and credentials from the database."""
+
+    def fetch(url: str) -> JsonObject:
+        if session is None or issuer is None:
+            return _remote(url, fetcher)
+        if url == issuer.status_list_url():
+            return published_list(session, issuer, STATUS_LIST_ID)
+        if url.startswith(issuer.credential_url("")):
+            stored = session.get(CredentialRecord, url.removeprefix(issuer.credential_url("")))
+            if stored is None:
+                raise NotFound(f"no credential at {url}")
+            document: JsonObject = json.loads(stored.document)
+            return document
+        return _remote(url, fetcher)
+
+    return fetch
+
+
+def _remote(url: str, fetcher: Fetcher) -> JsonObject:
+    try:
+        fetched = json.loads(fetcher.get(url))
+    except ValueError as error:
+        raise InvalidInput(f"{url} did not return JSON") from error
+    if not isinstance(fetched, dict):
+        raise InvalidInput(f"{url} did not return a JSON object")
+    return fetched

@@ -1,0 +1,88 @@
+"""The verify page: paste, upload or give a URL; a plain verdict, each check, the content."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from issuer.errors import InvalidInput
+from issuer.services.verifying import MAX_INPUT_BYTES, verify_input
+from issuer.web.deps import SessionDep
+from issuer.web.routes.vc_api import fetcher_of, optional_issuer
+from issuer.web.templating import render
+
+router = APIRouter(tags=["verify"])
+
+
+@router.get("/verify")
+def verify_form(request: Request, session: SessionDep, url: str | None = None) -> Response:
+    """The form; `?url=` verifies that address straight away (links in emails, QR codes)."""
+    if url:
+        return _result(request, session, url.encode("utf-8"))
+    return render(request, "verify/form.html", {"max_bytes": MAX_INPUT_BYTES})
+
+
+@router.post("/verify")
+async def verify_submitted(
+    request: Request,
+    session: SessionDep,
+    credential: Annotated[str, Form(max_length=MAX_INPUT_BYTES)] = "",
+    url: Annotated[str, Form(max_length=2048)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    data = b""
+    if file is not None and file.filename:
+        data = await file.read(MAX_INPUT_BYTES + 1)
+    data = data or credential.strip().encode("utf-8") or url.strip().encode("utf-8")
+    if not data:
+        return render(
+            request,
+            "verify/form.html",
+            {
+                "max_bytes": MAX_INPUT_BYTES,
+                "error": "Paste a credential, choose a file or give a URL.",
+            },
+            status_code=422,
+        )
+    return _result(request, session, data)
+
+
+def _result(request: Request, session: SessionDep, data: bytes) -> Response:
+    try:
+        report = verify_input(
+            data, session=session, issuer=optional_issuer(request), fetcher=fetcher_of(request)
+        )
+    except InvalidInput as error:
+        return render(
+            request,
+            "verify/form.html",
+            {"max_bytes": MAX_INPUT_BYTES, "error": str(error)},
+            status_code=422,
+        )
+    credential = report.credential or {}
+    subject = credential.get("credentialSubject") or {}
+    subject = subject[0] if isinstance(subject, list) and subject else subject
+    achievement = subject.get("achievement", {}) if isinstance(subject, dict) else {}
+    results = (
+        {
+            r.get("resultDescription"): r.get("status")
+            for r in subject.get("result", [])
+            if isinstance(r, dict)
+        }
+        if isinstance(subject, dict)
+        else {}
+    )
+    issuer = credential.get("issuer")
+    return render(
+        request,
+        "verify/result.html",
+        {
+            "report": report,
+            "credential": credential,
+            "achievement": achievement if isinstance(achievement, dict) else {},
+            "results": results,
+            "issuer": issuer if isinstance(issuer, dict) else {"id": issuer},
+        },
+    )
