@@ -11,8 +11,7 @@
     ├── PermissionDenied
     │   └── SelfConfirmation    a supervisor acting on their own record
     ├── Conflict
-    │   ├── AlreadyIssued       an active credential exists for this learner and Achievement
-    │   └── AlreadyRevoked
+    │   └── AlreadyIssued       an active credential exists for this learner and Achievement
     ├── KeyMaterialError        key material missing, unreadable or locked
     └── ProofError              a proof that cannot be created
 
@@ -89,10 +88,6 @@ class Conflict(IssuerError):
 
 class AlreadyIssued(Conflict):
     """Exactly one active credential per learner and Achievement."""
-
-
-class AlreadyRevoked(Conflict):
-    pass
 
 
 class KeyMaterialError(IssuerError):

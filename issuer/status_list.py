@@ -56,13 +56,16 @@ class StatusList:
         if not isinstance(encoded, str) or not encoded.startswith("u"):
             raise CredentialInvalid("encodedList is not multibase base64url ('u')")
         try:
-            compressed = base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4))
+            padded = encoded[1:] + "=" * (-len(encoded[1:]) % 4)
+            compressed = base64.b64decode(padded, altchars=b"-_", validate=True)
             inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
             bits = inflater.decompress(compressed, MAXIMUM_BYTES + 1)
         except (ValueError, zlib.error) as error:
             raise CredentialInvalid("encodedList is not a GZIP-compressed bitstring") from error
         if len(bits) > MAXIMUM_BYTES:
             raise CredentialInvalid("encodedList expands beyond 16 MiB")
+        if not bits or not inflater.eof:
+            raise CredentialInvalid("encodedList is empty or truncated")
         return cls(bits)
 
 

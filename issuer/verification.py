@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from issuer.conformance import conformance_problems
 from issuer.errors import IssuerError
 from issuer.jsonld.canonize import canonize_expanded
 from issuer.jsonld.strict import expand_strictly
@@ -105,6 +106,7 @@ def verify_credential(
         *_date_checks(document, now),
         *(Check(name, status, message) for status, name, message in statuses),  # type: ignore[arg-type]
         json_ld,
+        _conformance_check(document),
     ]
     return VerificationReport(tuple(checks), document)
 
@@ -147,6 +149,15 @@ def _date_checks(credential: JsonObject, now: datetime) -> list[Check]:
     if start is None:
         checks.append(Check("validFrom", "failed", "the credential has no validFrom"))
     return checks
+
+
+def _conformance_check(credential: JsonObject) -> Check:
+    problems = conformance_problems(credential)
+    if problems:
+        return Check("conformance", "warning", "; ".join(problems))
+    return Check(
+        "conformance", "passed", "shape, contexts and required fields as the standard asks"
+    )
 
 
 def _expand(credential: JsonObject, loader: DocumentLoader) -> tuple[list[Any] | None, Check]:

@@ -36,7 +36,14 @@ def test_our_credentials_verify_in_every_form(
     signed = sign_credential(unsigned_credential, issuer, form=form, now=NOW)
     report = verify(signed, issuer)
     assert report.verified, report.failed
-    assert [c.name for c in report.checks] == ["proof", "issuer", "validFrom", "json-ld"]
+    assert [c.name for c in report.checks] == [
+        "proof",
+        "issuer",
+        "validFrom",
+        "json-ld",
+        "conformance",
+    ]
+    assert all(c.status == "passed" for c in report.checks), report.checks
     assert report.credential is not None and report.credential["issuer"]["id"] == issuer.did
 
 
@@ -108,3 +115,15 @@ def test_report_has_the_vc_api_shape(signing_key: SigningKey, unsigned_credentia
         {"check": "proof", "message": "the signature does not match the document"}
     ]
     assert "issuer" in body["checks"]
+
+
+def test_a_malformed_open_badge_is_authentic_but_warned_about(
+    signing_key: SigningKey, unsigned_credential: dict
+) -> None:  # type: ignore[type-arg]
+    issuer = identity(signing_key)
+    unsigned_credential["credentialSubject"]["achievement"]["image"] = "https://example.com/i.png"
+    signed = sign_credential(unsigned_credential, issuer, form="di", now=NOW)
+    report = verify(signed, issuer)
+    assert report.verified
+    conformance = next(c for c in report.checks if c.name == "conformance")
+    assert conformance.status == "warning" and "image" in conformance.message

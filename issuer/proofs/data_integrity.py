@@ -45,8 +45,12 @@ def add_proof(
     created: datetime,
     loader: DocumentLoader,
     proof_purpose: str = ASSERTION_METHOD,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> JsonObject:
     """A copy of `document` with an eddsa-rdfc-2022 DataIntegrityProof added.
+
+    `challenge` and `domain` bind a presentation's proof to one verifier's request.
 
     Refuses (JsonLdInvalid) documents whose JSON-LD would drop a term or leave a type undefined.
     """
@@ -62,6 +66,10 @@ def add_proof(
         "cryptosuite": suite.NAME,
         "proofPurpose": proof_purpose,
     }
+    if challenge is not None:
+        options["challenge"] = challenge
+    if domain is not None:
+        options["domain"] = domain
     data = suite.hash_data(
         suite.configure_proof(options, document["@context"], loader), canonical_document
     )

@@ -24,7 +24,7 @@ from issuer.credentials import (
     status_entry,
     with_proof_array,
 )
-from issuer.errors import AlreadyIssued, AlreadyRevoked, Conflict, InvalidInput, NotFound
+from issuer.errors import AlreadyIssued, Conflict, InvalidInput, NotFound
 from issuer.jsonld.loader import load_document
 from issuer.proofs.data_integrity import add_proof
 from issuer.services import audit
@@ -187,14 +187,13 @@ def _free_status_index(session: Session) -> int:
 def revoke(
     session: Session, coordinator: User, credential_id: str, reason: str
 ) -> CredentialRecord:
-    """Record a revocation (published in the status list by the revocation issue)."""
+    """Revoke: the status list shows it from the next request. Idempotent: revoking again
+    changes nothing (the first reason and date stand)."""
     if not reason.strip():
         raise InvalidInput("a reason is required to revoke a credential")
     record = credential(session, credential_id)
     if record.revoked_at is not None:
-        raise AlreadyRevoked(
-            f"credential {credential_id} was revoked on {record.revoked_at:%Y-%m-%d}"
-        )
+        return record
     record.revoked_at = datetime.now(UTC)
     record.revocation_reason = reason.strip()
     audit.record(session, coordinator, "credential.revoked", credential_id, reason=reason.strip())

@@ -88,3 +88,55 @@ def test_tampering_fails_on_both_sides(realistic_credential: dict) -> None:  # t
         tampered["credentialSubject"]["result"][3]["status"] = "Failed"
         assert run_reference("verify", credential=tampered)["verified"] is False
         assert not our_verdict(tampered, issuer)
+
+
+@pytest.mark.parametrize("did", [None, "did:web:issuer.example.org"])
+@pytest.mark.parametrize("revoked", [False, True])
+def test_reference_credentials_with_status_verify_here(
+    realistic_credential: dict,
+    did: str | None,
+    revoked: bool,  # type: ignore[type-arg]
+) -> None:
+    from issuer.proofs.data_integrity import add_proof
+    from issuer.status_list import StatusList, status_list_credential
+
+    issuer = identity(did)
+    list_url = "https://issuer.example.org/status/7"
+    entry = {
+        **realistic_credential["credentialStatus"],
+        "statusListCredential": list_url,
+        "id": f"{list_url}#94567",
+    }
+    unsigned = {
+        **realistic_credential,
+        "credentialStatus": entry,
+        "issuer": issuer.profile.to_json(),
+        "validFrom": "2026-01-01T00:00:00Z",
+    }
+    documents = {issuer.did: issuer.did_document()}
+    method = issuer.did_document()["verificationMethod"][0]
+    documents[method["id"]] = {"@context": "https://w3id.org/security/multikey/v1", **method}
+    signed = run_reference(
+        "sign", credential=unsigned, seedHex=SEED.hex(), controller=did, documents=documents
+    )
+    listing = add_proof(
+        status_list_credential(
+            list_url=list_url,
+            issuer=issuer.did,
+            purpose="revocation",
+            status_list=StatusList.with_set([94567] if revoked else []),
+            valid_from=NOW,
+        ),
+        key=issuer.key,
+        verification_method=issuer.verification_method,
+        created=NOW,
+        loader=load_document,
+    )
+    report = verify_credential(
+        signed,
+        now=NOW,
+        resolve=lambda d: documents[d] if d in documents else make_resolver(None, Fetcher())(d),
+        loader=load_document,
+        fetch={list_url: listing}.__getitem__,
+    )
+    assert report.verdict == ("revoked" if revoked else "verified"), report.failed

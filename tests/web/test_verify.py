@@ -1,0 +1,183 @@
+"""Revocation is real, and the verify page, VC-API and CLI all say so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from issuer.baking.png import bake_png
+from issuer.baking.svg import bake_svg
+from issuer.cli import app as cli
+from issuer.config import Settings
+from issuer.status_list import StatusList
+from issuer.web.app import create_app
+from tests.baking.test_baking import SVG, tiny_png
+from tests.web.helpers import World, bearer
+
+HTML = {"accept": "text/html"}
+
+
+def issue(world: World) -> tuple[str, dict]:  # type: ignore[type-arg]
+    world.confirm_all()
+    response = world.attest()
+    assert response.status_code == 201, response.text
+    return response.json()["id"], response.json()["credential"]
+
+
+def revoke(world: World, credential_id: str) -> None:
+    response = world.client.post(
+        f"/api/credentials/{credential_id}/revoke",
+        json={"reason": "misconduct"},
+        headers=bearer(world.coordinator),
+    )
+    assert response.status_code == 200
+
+
+def vc_api(world: World, credential: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+    response = world.client.post(
+        "/credentials/verify", json={"verifiableCredential": credential, "options": {}}
+    )
+    return response.status_code, response.json()
+
+
+def test_revoke_flips_the_bit_and_every_verifier_says_revoked(
+    world: World,
+    db_settings: Settings,
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    credential_id, credential = issue(world)
+    index = int(credential["credentialStatus"]["statusListIndex"])
+    listing = world.client.get("/status/1")
+    assert listing.headers["cache-control"] == "no-cache" and "etag" in listing.headers
+    assert not StatusList.decode(listing.json()["credentialSubject"]["encodedList"]).get(index)
+    status, body = vc_api(world, credential)
+    assert (
+        status == 200
+        and body["verified"]
+        and "status" in body["checks"]
+        and "records" in body["checks"]
+    )
+
+    revoke(world, credential_id)
+    after = world.client.get("/status/1", headers={"if-none-match": listing.headers["etag"]})
+    assert after.status_code == 200  # the list changed: a new ETag
+    assert StatusList.decode(after.json()["credentialSubject"]["encodedList"]).get(index)
+    status, body = vc_api(world, credential)
+    assert status == 400 and body["verified"] is False
+    assert {"check": "status", "message": "revoked by the issuer"} in body["errors"]
+    page = world.client.post("/verify", data={"credential": json.dumps(credential)}, headers=HTML)
+    assert "✘ Revoked" in page.text
+
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(credential))
+    monkeypatch.setenv("ISSUER_DATABASE_URL", db_settings.database_url)
+    result = runner.invoke(cli, ["verify", str(path)])
+    assert result.exit_code == 1 and result.output.startswith("REVOKED")
+
+    # Survives a restart: a new app on the same database still publishes the bit.
+    with TestClient(create_app(db_settings)) as restarted:
+        encoded = restarted.get("/status/1").json()["credentialSubject"]["encodedList"]
+        assert StatusList.decode(encoded).get(index)
+
+
+def test_the_status_list_is_a_valid_signed_credential(world: World) -> None:
+    listing = world.client.get("/status/1").json()
+    status, body = vc_api(world, listing)
+    assert status == 200, body
+
+
+def test_verify_page_takes_paste_upload_url_and_baked_images(world: World) -> None:
+    _, credential = issue(world)
+    text = json.dumps(credential)
+    pasted = world.client.post("/verify", data={"credential": text}, headers=HTML)
+    assert pasted.status_code == 200 and "✔ Verified" in pasted.text
+    assert "Radiologic Technologists and Technicians: Proficient" in pasted.text
+    assert pasted.text.count("<strong>Completed</strong>") == 10
+    for name, content, kind in (
+        ("badge.png", bake_png(tiny_png(), text), "image/png"),
+        ("badge.svg", bake_svg(SVG, text).encode(), "image/svg+xml"),
+        ("badge.json", text.encode(), "application/json"),
+    ):
+        uploaded = world.client.post("/verify", files={"file": (name, content, kind)}, headers=HTML)
+        assert "✔ Verified" in uploaded.text, name
+    url = credential["id"]
+    assert "✔ Verified" in world.client.post("/verify", data={"url": url}, headers=HTML).text
+    assert "✔ Verified" in world.client.get("/verify", params={"url": url}, headers=HTML).text
+
+
+def test_verify_page_explains_bad_input_without_a_500(world: World) -> None:
+    for data in (
+        {"credential": "{not json"},
+        {"credential": "[1, 2]"},
+        {},
+        {"url": "http://127.0.0.1:9/x"},
+    ):
+        response = world.client.post("/verify", data=data, headers=HTML)
+        assert response.status_code == 422, data
+        assert 'role="alert"' in response.text
+    deep = "[" * 70 + "]" * 70
+    assert (
+        world.client.post(
+            "/verify", data={"credential": '{"a": ' + deep + "}"}, headers=HTML
+        ).status_code
+        == 422
+    )
+
+
+def test_tampered_own_credential_fails_proof_and_records(world: World) -> None:
+    _, credential = issue(world)
+    credential["credentialSubject"]["result"][0]["status"] = "Failed"
+    status, body = vc_api(world, credential)
+    assert status == 400
+    assert {e["check"] for e in body["errors"]} >= {"proof", "records"}
+
+
+def test_presentation_verify_checks_holder_proof_challenge_and_credentials(
+    world: World, signing_key
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from issuer.dids import did_key
+    from issuer.jsonld.loader import load_document
+    from issuer.proofs.data_integrity import add_proof
+
+    _, credential = issue(world)
+    holder = did_key(signing_key.multikey)
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": [credential],
+    }
+    signed = add_proof(
+        presentation,
+        key=signing_key,
+        verification_method=f"{holder}#{signing_key.multikey}",
+        created=datetime.now(UTC),
+        loader=load_document,
+        proof_purpose="authentication",
+        challenge="c-123",
+        domain="badges.example.org",
+    )
+    ok = world.client.post(
+        "/presentations/verify",
+        json={
+            "verifiablePresentation": signed,
+            "options": {"challenge": "c-123", "domain": "badges.example.org"},
+        },
+    )
+    assert ok.status_code == 200, ok.json()
+    wrong = world.client.post(
+        "/presentations/verify",
+        json={"verifiablePresentation": signed, "options": {"challenge": "other"}},
+    )
+    assert (
+        wrong.status_code == 400
+        and {"check": "challenge", "message": "challenge does not match"} in wrong.json()["errors"]
+    )
