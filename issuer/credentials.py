@@ -89,6 +89,7 @@ def build_credential(
     valid_until: datetime | None,
     status: JsonObject,
     subject_id: str | None = None,
+    predecessor: str | None = None,
 ) -> JsonObject:
     """The unsigned credential; the Achievement document is embedded without its @context."""
     embedded = {k: v for k, v in achievement.items() if k != "@context"}
@@ -122,6 +123,16 @@ def build_credential(
     credential["awardedDate"] = xsd_datetime(attestation.attested_at)
     credential["credentialSubject"] = subject
     credential["evidence"] = [_evidence(item) for item in evidence] + [_attestation(attestation)]
+    if predecessor:
+        credential["evidence"].append(
+            {
+                "id": predecessor,
+                "type": ["Evidence"],
+                "name": "Renewal",
+                "narrative": f"Renews the earlier credential {predecessor} after re-assessment.",
+                "genre": "Renewal",
+            }
+        )
     credential["credentialStatus"] = status
     return credential
 

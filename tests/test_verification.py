@@ -56,6 +56,7 @@ def test_fails_to_verify_if_expired_or_not_yet_valid(
     assert verify(signed, issuer).verified
     late = verify(signed, issuer, now=datetime(2027, 6, 1, tzinfo=UTC))
     assert [c.name for c in late.failed] == ["expiry"]
+    assert late.verdict == "expired"
     early = verify(signed, issuer, now=datetime(2026, 1, 1, tzinfo=UTC))
     assert [c.name for c in early.failed] == ["validFrom"]
 

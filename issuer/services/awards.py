@@ -31,8 +31,8 @@ from issuer.services import audit
 from issuer.services.catalog import achievement_record
 from issuer.services.identity import IssuerIdentity
 from issuer.services.roster import assigned_learner
-from issuer.services.signoff import active_confirmations
-from issuer.store.models import CredentialRecord, User
+from issuer.services.signoff import active_confirmations, active_credential, renewable
+from issuer.store.models import AchievementRecord, Confirmation, CredentialRecord, User
 from issuer.types import JsonObject
 
 STATUS_LIST_SIZE = 131_072
@@ -54,6 +54,18 @@ class Issuer:
         return f"{self.base_url}/status/{STATUS_LIST_ID}"
 
 
+@dataclass(frozen=True, slots=True)
+class Award:
+    """Everything one issuance needs, gathered from the sign-off."""
+
+    learner: User
+    supervisor: User
+    achievement: AchievementRecord
+    confirmations: list[Confirmation]
+    evidence: list[StatementEvidence]
+    valid_until: datetime | None
+
+
 def attest_level(
     session: Session,
     supervisor: User,
@@ -64,114 +76,147 @@ def attest_level(
     level: str,
     now: datetime | None = None,
 ) -> CredentialRecord:
-    """The supervisor attests the level as a whole; that issues the signed credential."""
+    """The supervisor attests the level as a whole; that issues the signed credential.
+
+    When the learner's current credential for the level is in its renewal window, this issues
+    the successor, which names its predecessor; the predecessor is marked superseded.
+    """
     now = now or datetime.now(UTC)
     learner = assigned_learner(session, supervisor, learner_id, soc)
     achievement = achievement_record(session, soc, level)
     statements = [d["name"] for d in achievement.document["resultDescription"]]
     confirmed = active_confirmations(session, learner.id, achievement.id)
     missing = [n + 1 for n in range(len(statements)) if n not in confirmed]
+    current = active_credential(session, learner.id, achievement.id)
+    if current is not None and not renewable(current, now):
+        raise AlreadyIssued(f"an active credential already exists for this level ({current.id})")
     if missing:
         raise InvalidInput(
             f"statements {missing} are not confirmed yet; confirm every statement first"
         )
-    evidence = [
-        StatementEvidence(
-            number=index + 1,
-            statement=statements[index],
-            supervisor_name=confirmed[index].supervisor.name,
-            observed_on=confirmed[index].observed_on,
-            method=confirmed[index].method,
-            setting=confirmed[index].setting,
-            note=confirmed[index].note,
-        )
-        for index in range(len(statements))
-    ]
     validity = achievement.framework.validity_days
-    valid_until = now + timedelta(days=validity) if validity else None
-    record = _issue(
-        session,
-        issuer,
-        learner,
-        achievement.id,
-        achievement.document,
-        evidence,
-        Attestation(supervisor.name, now),
-        valid_until,
-        supervisor,
-        now,
+    award = Award(
+        learner=learner,
+        supervisor=supervisor,
+        achievement=achievement,
+        confirmations=[confirmed[index] for index in range(len(statements))],
+        evidence=[
+            StatementEvidence(
+                number=index + 1,
+                statement=statements[index],
+                supervisor_name=confirmed[index].supervisor.name,
+                observed_on=confirmed[index].observed_on,
+                method=confirmed[index].method,
+                setting=confirmed[index].setting,
+                note=confirmed[index].note,
+            )
+            for index in range(len(statements))
+        ],
+        valid_until=now + timedelta(days=validity) if validity else None,
     )
+    record = _issue(session, issuer, award, now)
     audit.record(session, supervisor, "level.attested", learner.email, achievement=achievement.url)
-    audit.record(session, supervisor, "credential.issued", learner.email, credential=record.id)
+    audit.record(
+        session,
+        supervisor,
+        "credential.issued",
+        learner.email,
+        credential=record.id,
+        predecessor=record.predecessor_id,
+    )
     return record
 
 
-def _issue(
-    session: Session,
-    issuer: Issuer,
-    learner: User,
-    achievement_id: int,
-    achievement: JsonObject,
-    evidence: list[StatementEvidence],
-    attestation: Attestation,
-    valid_until: datetime | None,
-    supervisor: User,
-    now: datetime,
-) -> CredentialRecord:
+def _issue(session: Session, issuer: Issuer, award: Award, now: datetime) -> CredentialRecord:
     for _ in range(MAX_INDEX_ATTEMPTS):
-        _refuse_duplicate(session, learner.id, achievement_id)
+        current = active_credential(session, award.learner.id, award.achievement.id)
+        if current is not None and not renewable(current, now):
+            raise AlreadyIssued(
+                f"an active credential already exists for this level ({current.id})"
+            )
         index = _free_status_index(session)
         credential_id = str(uuid.uuid4())
-        unsigned = build_credential(
-            credential_id=issuer.credential_url(credential_id),
-            achievement=achievement,
-            issuer=issuer.identity.profile.to_json(),
-            learner_email=learner.email,
-            salt=secrets.token_hex(16),
-            evidence=evidence,
-            attestation=attestation,
-            valid_from=now,
-            valid_until=valid_until,
-            status=status_entry(issuer.status_list_url(), index),
-        )
-        signed = with_proof_array(
-            add_proof(
-                unsigned,
-                key=issuer.identity.key,
-                verification_method=issuer.identity.verification_method,
-                created=now,
-                loader=load_document,
-            )
-        )
+        signed = _signed_credential(issuer, award, credential_id, index, current, now)
         record = CredentialRecord(
             id=credential_id,
-            learner_id=learner.id,
-            achievement_id=achievement_id,
-            attested_by=supervisor.id,
+            learner_id=award.learner.id,
+            achievement_id=award.achievement.id,
+            attested_by=award.supervisor.id,
             status_list_index=index,
             document=json.dumps(signed, ensure_ascii=False),
             issued_at=now,
-            valid_until=valid_until,
+            valid_until=award.valid_until,
+            predecessor_id=current.id if current else None,
         )
         try:
             with session.begin_nested():
+                if current is not None:
+                    current.superseded_at = now
+                    session.flush()
                 session.add(record)
+                session.flush()
+                for confirmation in award.confirmations:
+                    confirmation.consumed_by = credential_id
         except IntegrityError:
-            continue  # lost a race: either the same award (refused next turn) or the index
+            continue  # lost a race: the same award (refused next turn) or the status index
         return record
     raise Conflict("could not allocate a status list index; try again")
 
 
-def _refuse_duplicate(session: Session, learner_id: int, achievement_id: int) -> None:
-    active = session.scalar(
-        select(CredentialRecord.id).where(
-            CredentialRecord.learner_id == learner_id,
-            CredentialRecord.achievement_id == achievement_id,
-            CredentialRecord.revoked_at.is_(None),
+def _signed_credential(
+    issuer: Issuer,
+    award: Award,
+    credential_id: str,
+    index: int,
+    predecessor: CredentialRecord | None,
+    now: datetime,
+) -> JsonObject:
+    unsigned = build_credential(
+        credential_id=issuer.credential_url(credential_id),
+        achievement=award.achievement.document,
+        issuer=issuer.identity.profile.to_json(),
+        learner_email=award.learner.email,
+        salt=secrets.token_hex(16),
+        evidence=award.evidence,
+        attestation=Attestation(award.supervisor.name, now),
+        valid_from=now,
+        valid_until=award.valid_until,
+        status=status_entry(issuer.status_list_url(), index),
+        predecessor=issuer.credential_url(predecessor.id) if predecessor else None,
+    )
+    return with_proof_array(
+        add_proof(
+            unsigned,
+            key=issuer.identity.key,
+            verification_method=issuer.identity.verification_method,
+            created=now,
+            loader=load_document,
         )
     )
-    if active is not None:
-        raise AlreadyIssued(f"an active credential already exists for this level ({active})")
+
+
+def expiring(
+    session: Session,
+    *,
+    within: timedelta,
+    learner_id: int | None = None,
+    now: datetime | None = None,
+) -> list[CredentialRecord]:
+    """Current credentials whose validUntil falls within `within` from now (or has passed)."""
+    now = now or datetime.now(UTC)
+    query = (
+        select(CredentialRecord)
+        .where(
+            CredentialRecord.revoked_at.is_(None),
+            CredentialRecord.superseded_at.is_(None),
+            CredentialRecord.valid_until.is_not(None),
+            CredentialRecord.valid_until <= now + within,
+        )
+        .order_by(CredentialRecord.valid_until)
+    )
+    if learner_id is not None:
+        query = query.where(CredentialRecord.learner_id == learner_id)
+    return list(session.scalars(query))
 
 
 def _free_status_index(session: Session) -> int:

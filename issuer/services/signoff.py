@@ -8,7 +8,7 @@ observed, the method and the setting. Nobody confirms for themselves, nothing is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,10 @@ from issuer.services import audit
 from issuer.services.catalog import achievement_record, framework_record
 from issuer.services.roster import assigned_learner
 from issuer.store.models import AchievementRecord, Confirmation, CredentialRecord, User
+
+# Clinical competency is re-assessed on a cycle: sign-off for the successor credential opens
+# this long before the current one expires.
+RENEWAL_WINDOW = timedelta(days=30)
 
 
 def confirm_statement(
@@ -47,7 +51,7 @@ def confirm_statement(
         raise InvalidInput("the setting where it was observed is required")
     if observed_on > now.date():
         raise InvalidInput("the date observed cannot be in the future")
-    _refuse_after_issuance(session, learner.id, achievement)
+    _refuse_after_issuance(session, learner.id, achievement, now)
     confirmation = Confirmation(
         learner_id=learner.id,
         achievement_id=achievement.id,
@@ -83,13 +87,14 @@ def withdraw_confirmation(
     learner = assigned_learner(session, supervisor, learner_id, soc)
     achievement = achievement_record(session, soc, level)
     index = _statement_index(achievement, statement)
-    _refuse_after_issuance(session, learner.id, achievement)
+    _refuse_after_issuance(session, learner.id, achievement, datetime.now(UTC))
     confirmation = session.scalar(
         select(Confirmation).where(
             Confirmation.learner_id == learner.id,
             Confirmation.achievement_id == achievement.id,
             Confirmation.statement_index == index,
             Confirmation.withdrawn_at.is_(None),
+            Confirmation.consumed_by.is_(None),
         )
     )
     if confirmation is None:
@@ -109,12 +114,13 @@ def withdraw_confirmation(
 def active_confirmations(
     session: Session, learner_id: int, achievement_id: int
 ) -> dict[int, Confirmation]:
-    """Statement index -> its active confirmation."""
+    """Statement index -> its active confirmation (not withdrawn, not yet in a credential)."""
     rows = session.scalars(
         select(Confirmation).where(
             Confirmation.learner_id == learner_id,
             Confirmation.achievement_id == achievement_id,
             Confirmation.withdrawn_at.is_(None),
+            Confirmation.consumed_by.is_(None),
         )
     )
     return {row.statement_index: row for row in rows}
@@ -145,8 +151,10 @@ def progress(session: Session, learner_id: int, soc: str) -> list[LevelProgress]
     """Per level and per statement: who confirmed what, and the credential if issued."""
     levels = []
     for achievement in framework_record(session, soc).achievements:
-        confirmed = active_confirmations(session, learner_id, achievement.id)
-        credential = _active_credential(session, learner_id, achievement.id)
+        credential = active_credential(session, learner_id, achievement.id)
+        # Fresh confirmations (a renewal under way) first, else those in the current credential.
+        confirmed = _consumed_by(session, credential.id) if credential else {}
+        confirmed.update(active_confirmations(session, learner_id, achievement.id))
         statements = [
             StatementProgress(
                 number=index + 1,
@@ -175,22 +183,40 @@ def _statement_index(achievement: AchievementRecord, statement: int) -> int:
     return statement - 1
 
 
-def _active_credential(
+def _consumed_by(session: Session, credential_id: str) -> dict[int, Confirmation]:
+    rows = session.scalars(select(Confirmation).where(Confirmation.consumed_by == credential_id))
+    return {row.statement_index: row for row in rows}
+
+
+def active_credential(
     session: Session, learner_id: int, achievement_id: int
 ) -> CredentialRecord | None:
+    """The learner's current credential for this Achievement (not revoked, not superseded)."""
     return session.scalar(
         select(CredentialRecord).where(
             CredentialRecord.learner_id == learner_id,
             CredentialRecord.achievement_id == achievement_id,
             CredentialRecord.revoked_at.is_(None),
+            CredentialRecord.superseded_at.is_(None),
         )
     )
 
 
+def renewable(credential: CredentialRecord, now: datetime) -> bool:
+    """Within RENEWAL_WINDOW of its validUntil (or past it): re-assessment may begin."""
+    return credential.valid_until is not None and credential.valid_until - now <= RENEWAL_WINDOW
+
+
 def _refuse_after_issuance(
-    session: Session, learner_id: int, achievement: AchievementRecord
+    session: Session, learner_id: int, achievement: AchievementRecord, now: datetime
 ) -> None:
-    if _active_credential(session, learner_id, achievement.id) is not None:
+    credential = active_credential(session, learner_id, achievement.id)
+    if credential is not None and not renewable(credential, now):
         raise AlreadyIssued(
             f"the {achievement.label} credential is already issued; sign-off is closed"
+            + (
+                f" until {(credential.valid_until - RENEWAL_WINDOW):%Y-%m-%d}"
+                if credential.valid_until
+                else ""
+            )
         )

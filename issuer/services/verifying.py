@@ -135,6 +135,12 @@ def _records_check(session: Session, issuer: Issuer, credential: JsonObject) -> 
     presented = {k: v for k, v in credential.items() if k != "proof"}
     if {k: v for k, v in stored.items() if k != "proof"} != presented:
         return Check("records", "failed", "differs from the credential this issuer recorded")
+    if record.superseded_at is not None:
+        return Check(
+            "records",
+            "warning",
+            f"superseded on {record.superseded_at:%Y-%m-%d} by a renewed credential",
+        )
     if record.revoked_at is not None:
         return Check(
             "records",

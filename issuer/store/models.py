@@ -142,8 +142,8 @@ class Confirmation(Base):
             "achievement_id",
             "statement_index",
             unique=True,
-            sqlite_where=text("withdrawn_at IS NULL"),
-            postgresql_where=text("withdrawn_at IS NULL"),
+            sqlite_where=text("withdrawn_at IS NULL AND consumed_by IS NULL"),
+            postgresql_where=text("withdrawn_at IS NULL AND consumed_by IS NULL"),
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,6 +157,8 @@ class Confirmation(Base):
     note: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The credential this confirmation went into; a renewal needs fresh confirmations.
+    consumed_by: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
     supervisor: Mapped[User] = relationship(foreign_keys=[supervisor_id], lazy="joined")
 
 
@@ -170,8 +172,8 @@ class CredentialRecord(Base):
             "learner_id",
             "achievement_id",
             unique=True,
-            sqlite_where=text("revoked_at IS NULL"),
-            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
         ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -184,6 +186,8 @@ class CredentialRecord(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    predecessor_id: Mapped[str | None] = mapped_column(String(36))
     achievement: Mapped[AchievementRecord] = relationship(lazy="joined")
 
 

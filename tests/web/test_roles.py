@@ -39,6 +39,8 @@ ACCESS = {
     ("POST", "/api/assignments"): "coordinator",
     ("GET", "/api/learners/{learner_id}/progress"): "coordinator",
     ("GET", "/api/credentials"): "coordinator",
+    ("GET", "/api/credentials/expiring"): "coordinator",
+    ("GET", "/api/me/expiring"): "learner",
     ("POST", "/api/credentials/{credential_id}/revoke"): "coordinator",
     ("GET", "/api/audit"): "coordinator",
     ("POST", "/credentials/issue"): "coordinator",

@@ -240,7 +240,10 @@ def test_revocation_is_recorded_and_audited(world: World, db_settings: Settings)
         "assignment.created",
     ):
         assert action in actions
-    # A revoked level can be issued again (a successor credential).
+    # A revoked level can be issued again, after a fresh sign-off: the old confirmations went
+    # into the revoked credential.
+    assert world.attest().status_code == 422
+    world.confirm_all()
     assert world.attest().status_code == 201
 
 

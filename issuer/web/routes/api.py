@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -54,6 +55,8 @@ def credential_out(record: CredentialRecord) -> dict[str, Any]:
         "valid_until": record.valid_until.isoformat() if record.valid_until else None,
         "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
         "revocation_reason": record.revocation_reason,
+        "superseded_at": record.superseded_at.isoformat() if record.superseded_at else None,
+        "predecessor_id": record.predecessor_id,
     }
 
 
@@ -187,6 +190,14 @@ def list_credentials(session: SessionDep, user: CoordinatorDep) -> list[dict[str
     return [credential_out(record) for record in awards.credentials(session)]
 
 
+@coordinator.get("/credentials/expiring")
+def expiring_credentials(
+    session: SessionDep, user: CoordinatorDep, days: Annotated[int, Query(ge=0, le=3650)] = 30
+) -> list[dict[str, Any]]:
+    """Current credentials that expire within `days` (or have expired): who needs re-assessment."""
+    return [credential_out(r) for r in awards.expiring(session, within=timedelta(days=days))]
+
+
 @coordinator.post("/credentials/{credential_id}/revoke")
 def revoke(
     credential_id: str, body: Revoke, session: SessionDep, user: CoordinatorDep
@@ -300,6 +311,16 @@ def my_progress(
     soc: Annotated[str, Query(max_length=10)], session: SessionDep, user: LearnerDep
 ) -> list[dict[str, Any]]:
     return progress_out(signoff.progress(session, user.id, soc))
+
+
+@learner.get("/expiring")
+def my_expiring(
+    session: SessionDep, user: LearnerDep, days: Annotated[int, Query(ge=0, le=3650)] = 30
+) -> list[dict[str, Any]]:
+    return [
+        credential_out(r)
+        for r in awards.expiring(session, within=timedelta(days=days), learner_id=user.id)
+    ]
 
 
 @learner.get("/credentials")
