@@ -290,7 +290,7 @@ def verify(
     with reported_errors():
         data = credential.encode("utf-8") if is_url else read_bytes(Path(credential))
     own = own_identity(config)
-    issuer = Issuer(own, config.base_url) if own else None
+    issuer = Issuer(own, config.base_url, suspension=config.suspension) if own else None
     fetcher = Fetcher(allow_private=config.allow_private_fetch)
     with reported_errors(), issuer_database(config) as session:
         report = verify_input(data, session=session, issuer=issuer, fetcher=fetcher)

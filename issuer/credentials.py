@@ -87,7 +87,7 @@ def build_credential(
     attestation: Attestation,
     valid_from: datetime,
     valid_until: datetime | None,
-    status: JsonObject,
+    status: JsonObject | list[JsonObject],
     subject_id: str | None = None,
     predecessor: str | None = None,
 ) -> JsonObject:

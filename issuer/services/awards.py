@@ -36,7 +36,9 @@ from issuer.store.models import AchievementRecord, Confirmation, CredentialRecor
 from issuer.types import JsonObject
 
 STATUS_LIST_SIZE = 131_072
-STATUS_LIST_ID = 1
+REVOCATION_LIST_ID = 1
+SUSPENSION_LIST_ID = 2
+LIST_PURPOSES = {REVOCATION_LIST_ID: "revocation", SUSPENSION_LIST_ID: "suspension"}
 MAX_INDEX_ATTEMPTS = 20
 
 
@@ -46,12 +48,15 @@ class Issuer:
 
     identity: IssuerIdentity
     base_url: str
+    # Also give each credential a suspension entry (ISSUER_SUSPENSION). The OB 3.0 JSON Schema
+    # allows one credentialStatus object, so this is off by default.
+    suspension: bool = False
 
     def credential_url(self, credential_id: str) -> str:
         return f"{self.base_url}/credentials/{credential_id}"
 
-    def status_list_url(self) -> str:
-        return f"{self.base_url}/status/{STATUS_LIST_ID}"
+    def status_list_url(self, list_id: int = REVOCATION_LIST_ID) -> str:
+        return f"{self.base_url}/status/{list_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +186,7 @@ def _signed_credential(
         attestation=Attestation(award.supervisor.name, now),
         valid_from=now,
         valid_until=award.valid_until,
-        status=status_entry(issuer.status_list_url(), index),
+        status=_status(issuer, index),
         predecessor=issuer.credential_url(predecessor.id) if predecessor else None,
     )
     return with_proof_array(
@@ -193,6 +198,37 @@ def _signed_credential(
             loader=load_document,
         )
     )
+
+
+def _status(issuer: Issuer, index: int) -> JsonObject | list[JsonObject]:
+    revocation = status_entry(issuer.status_list_url(), index)
+    if not issuer.suspension:
+        return revocation
+    return [
+        revocation,
+        status_entry(issuer.status_list_url(SUSPENSION_LIST_ID), index, "suspension"),
+    ]
+
+
+def suspend(
+    session: Session, coordinator: User, credential_id: str, *, suspended: bool, reason: str = ""
+) -> CredentialRecord:
+    """Set or lift a suspension (idempotent); only for credentials with a suspension entry."""
+    record = credential(session, credential_id)
+    entries = json.loads(record.document).get("credentialStatus")
+    purposes = {
+        e.get("statusPurpose") for e in (entries if isinstance(entries, list) else [entries])
+    }
+    if "suspension" not in purposes:
+        raise Conflict("this credential carries no suspension status entry; it can only be revoked")
+    if suspended and not reason.strip():
+        raise InvalidInput("a reason is required to suspend a credential")
+    if suspended == (record.suspended_at is not None):
+        return record
+    record.suspended_at = datetime.now(UTC) if suspended else None
+    action = "credential.suspended" if suspended else "credential.unsuspended"
+    audit.record(session, coordinator, action, credential_id, reason=reason.strip())
+    return record
 
 
 def expiring(

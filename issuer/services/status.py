@@ -13,11 +13,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuer.credentials import STATUS_PURPOSE_REVOCATION
 from issuer.errors import InvalidInput, NotFound
 from issuer.jsonld.loader import load_document
 from issuer.proofs.data_integrity import add_proof
-from issuer.services.awards import STATUS_LIST_ID, STATUS_LIST_SIZE, Issuer
+from issuer.services.awards import LIST_PURPOSES, STATUS_LIST_SIZE, Issuer
 from issuer.services.fetching import Fetcher
 from issuer.status_check import Fetch
 from issuer.status_list import StatusList, status_list_credential
@@ -25,25 +24,28 @@ from issuer.store.models import CredentialRecord
 from issuer.types import JsonObject
 
 
-def revocation_list(session: Session) -> StatusList:
-    revoked = session.scalars(
-        select(CredentialRecord.status_list_index).where(CredentialRecord.revoked_at.is_not(None))
+def status_list(session: Session, purpose: str) -> StatusList:
+    """The bits of one list: revoked credentials, or currently suspended ones."""
+    column = (
+        CredentialRecord.revoked_at if purpose == "revocation" else CredentialRecord.suspended_at
     )
-    return StatusList.with_set(revoked, STATUS_LIST_SIZE)
+    indexes = session.scalars(select(CredentialRecord.status_list_index).where(column.is_not(None)))
+    return StatusList.with_set(indexes, STATUS_LIST_SIZE)
 
 
 def published_list(
     session: Session, issuer: Issuer, list_id: int, now: datetime | None = None
 ) -> JsonObject:
     """The signed BitstringStatusListCredential at `/status/{list_id}`."""
-    if list_id != STATUS_LIST_ID:
+    purpose = LIST_PURPOSES.get(list_id)
+    if purpose is None:
         raise NotFound(f"no status list {list_id}")
     now = now or datetime.now(UTC)
     unsigned = status_list_credential(
-        list_url=issuer.status_list_url(),
+        list_url=issuer.status_list_url(list_id),
         issuer=issuer.identity.did,
-        purpose=STATUS_PURPOSE_REVOCATION,
-        status_list=revocation_list(session),
+        purpose=purpose,
+        status_list=status_list(session, purpose),
         valid_from=now,
     )
     return add_proof(
@@ -61,8 +63,9 @@ def make_fetch(session: Session | None, issuer: Issuer | None, fetcher: Fetcher)
     def fetch(url: str) -> JsonObject:
         if session is None or issuer is None:
             return _remote(url, fetcher)
-        if url == issuer.status_list_url():
-            return published_list(session, issuer, STATUS_LIST_ID)
+        for list_id in LIST_PURPOSES:
+            if url == issuer.status_list_url(list_id):
+                return published_list(session, issuer, list_id)
         if url.startswith(issuer.credential_url("")):
             stored = session.get(CredentialRecord, url.removeprefix(issuer.credential_url("")))
             if stored is None:

@@ -187,6 +187,7 @@ class CredentialRecord(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     predecessor_id: Mapped[str | None] = mapped_column(String(36))
     achievement: Mapped[AchievementRecord] = relationship(lazy="joined")
 

@@ -13,8 +13,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from issuer.errors import NotAuthenticated, PermissionDenied
+from issuer.errors import KeyMaterialError, NotAuthenticated, PermissionDenied
 from issuer.services import accounts
+from issuer.services.awards import Issuer
+from issuer.services.fetching import Fetcher
 from issuer.store.db import transaction
 from issuer.store.models import User
 
@@ -77,3 +79,29 @@ def role(name: str) -> Callable[[User], User]:
 CoordinatorDep = Annotated[User, Depends(role("coordinator"))]
 SupervisorDep = Annotated[User, Depends(role("supervisor"))]
 LearnerDep = Annotated[User, Depends(role("learner"))]
+
+
+def optional_issuer(request: Request) -> Issuer | None:
+    """Who this app issues as, or None before a signing key exists."""
+    identity = request.app.state.identity
+    settings = request.app.state.settings
+    if identity is None:
+        return None
+    return Issuer(identity, settings.base_url, suspension=settings.suspension)
+
+
+def require_issuer(request: Request) -> Issuer:
+    issuer = optional_issuer(request)
+    if issuer is None:
+        raise KeyMaterialError("the issuer has no signing key: run `issuer keys generate`")
+    return issuer
+
+
+def fetcher(request: Request) -> Fetcher:
+    """The bounded fetcher for user-supplied addresses (private ones only if configured)."""
+    return Fetcher(allow_private=request.app.state.settings.allow_private_fetch)
+
+
+IssuerDep = Annotated[Issuer, Depends(require_issuer)]
+OptionalIssuerDep = Annotated[Issuer | None, Depends(optional_issuer)]
+FetcherDep = Annotated[Fetcher, Depends(fetcher)]

@@ -42,6 +42,8 @@ ACCESS = {
     ("GET", "/api/credentials/expiring"): "coordinator",
     ("GET", "/api/me/expiring"): "learner",
     ("POST", "/api/credentials/{credential_id}/revoke"): "coordinator",
+    ("POST", "/api/credentials/{credential_id}/suspend"): "coordinator",
+    ("POST", "/api/credentials/{credential_id}/unsuspend"): "coordinator",
     ("GET", "/api/audit"): "coordinator",
     ("POST", "/credentials/issue"): "coordinator",
     ("GET", "/api/supervisor/learners"): "supervisor",

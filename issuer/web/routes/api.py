@@ -9,14 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from issuer.errors import KeyMaterialError
 from issuer.services import accounts, audit, awards, catalog, roster, signoff
-from issuer.services.awards import Issuer
 from issuer.store.models import CredentialRecord, User
 from issuer.web.deps import (
     SESSION_COOKIE,
     CoordinatorDep,
     CurrentUser,
+    IssuerDep,
     LearnerDep,
     SessionDep,
     SupervisorDep,
@@ -56,15 +55,9 @@ def credential_out(record: CredentialRecord) -> dict[str, Any]:
         "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
         "revocation_reason": record.revocation_reason,
         "superseded_at": record.superseded_at.isoformat() if record.superseded_at else None,
+        "suspended_at": record.suspended_at.isoformat() if record.suspended_at else None,
         "predecessor_id": record.predecessor_id,
     }
-
-
-def issuer_of(request: Request) -> Issuer:
-    identity = request.app.state.identity
-    if identity is None:
-        raise KeyMaterialError("the issuer has no signing key: run `issuer keys generate`")
-    return Issuer(identity, request.app.state.settings.base_url)
 
 
 @auth.post("/login")
@@ -205,6 +198,20 @@ def revoke(
     return credential_out(awards.revoke(session, user, credential_id, body.reason))
 
 
+@coordinator.post("/credentials/{credential_id}/suspend")
+def suspend(
+    credential_id: str, body: Revoke, session: SessionDep, user: CoordinatorDep
+) -> dict[str, Any]:
+    """Suspend (reason required); lift it with /unsuspend. Needs ISSUER_SUSPENSION at issuance."""
+    record = awards.suspend(session, user, credential_id, suspended=True, reason=body.reason)
+    return credential_out(record)
+
+
+@coordinator.post("/credentials/{credential_id}/unsuspend")
+def unsuspend(credential_id: str, session: SessionDep, user: CoordinatorDep) -> dict[str, Any]:
+    return credential_out(awards.suspend(session, user, credential_id, suspended=False))
+
+
 @coordinator.get("/audit")
 def audit_log(
     session: SessionDep,
@@ -294,11 +301,11 @@ def withdraw(
 
 @supervisor.post("/learners/{learner_id}/attestations", status_code=201)
 def attest(
-    learner_id: Id, body: Attest, request: Request, session: SessionDep, user: SupervisorDep
+    learner_id: Id, body: Attest, session: SessionDep, user: SupervisorDep, issuer: IssuerDep
 ) -> dict[str, Any]:
     """Attest the whole level: every statement is confirmed; this issues the signed credential."""
     record = awards.attest_level(
-        session, user, issuer_of(request), learner_id=learner_id, soc=body.soc, level=body.level
+        session, user, issuer, learner_id=learner_id, soc=body.soc, level=body.level
     )
     return {**credential_out(record), "credential": json.loads(record.document)}
 

@@ -11,11 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from issuer.dids import DID_WEB, did_web_path
 from issuer.errors import NotFound
 from issuer.services import awards
-from issuer.services.awards import Issuer
 from issuer.services.catalog import CatalogEntry, stored_catalog
 from issuer.services.identity import IssuerIdentity
 from issuer.services.status import published_list
-from issuer.web.deps import SessionDep
+from issuer.web.deps import SessionDep, optional_issuer
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
 
@@ -66,10 +65,9 @@ def credential(session: SessionDep, credential_id: str) -> Response:
 @router.get("/status/{list_id}")
 def status_list(request: Request, session: SessionDep, list_id: int) -> Response:
     """The signed BitstringStatusListCredential; revalidate every time (revocation is live)."""
-    identity = request.app.state.identity
-    if identity is None:
+    issuer = optional_issuer(request)
+    if issuer is None:
         raise NotFound("this issuer publishes no status list yet")
-    issuer = Issuer(identity, request.app.state.settings.base_url)
     document = published_list(session, issuer, list_id)
     etag = (
         '"'

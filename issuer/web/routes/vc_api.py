@@ -5,37 +5,30 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from issuer.errors import InvalidInput
 from issuer.jsonld.loader import load_document
-from issuer.services.awards import Issuer
-from issuer.services.fetching import Fetcher
 from issuer.services.identity import make_resolver, sign_credential
 from issuer.services.status import make_fetch
 from issuer.services.verifying import verify_input
 from issuer.verification import verify_presentation
-from issuer.web.deps import CoordinatorDep, SessionDep
-from issuer.web.routes.api import issuer_of
+from issuer.web.deps import (
+    CoordinatorDep,
+    FetcherDep,
+    IssuerDep,
+    OptionalIssuerDep,
+    SessionDep,
+)
 from issuer.web.schemas import IssueRequest, VerifyCredentialRequest, VerifyPresentationRequest
 
 router = APIRouter(tags=["VC-API"])
 
 
-def fetcher_of(request: Request) -> Fetcher:
-    return Fetcher(allow_private=request.app.state.settings.allow_private_fetch)
-
-
-def optional_issuer(request: Request) -> Issuer | None:
-    identity = request.app.state.identity
-    return Issuer(identity, request.app.state.settings.base_url) if identity else None
-
-
 @router.post("/credentials/issue", status_code=201)
-def issue(body: IssueRequest, request: Request, user: CoordinatorDep) -> JSONResponse:
+def issue(body: IssueRequest, user: CoordinatorDep, issuer: IssuerDep) -> JSONResponse:
     """Sign `credential` as this issuer (Data Integrity, eddsa-rdfc-2022); 400 when it is bad."""
-    issuer = issuer_of(request)
     try:
         signed = sign_credential(body.credential, issuer.identity, form="di", now=datetime.now(UTC))
     except InvalidInput as error:
@@ -45,24 +38,26 @@ def issue(body: IssueRequest, request: Request, user: CoordinatorDep) -> JSONRes
 
 @router.post("/credentials/verify")
 def verify_credential_api(
-    body: VerifyCredentialRequest, request: Request, session: SessionDep
+    body: VerifyCredentialRequest,
+    session: SessionDep,
+    issuer: OptionalIssuerDep,
+    fetcher: FetcherDep,
 ) -> JSONResponse:
     """VC-API verify: 200 with the checks when verified, 400 with the same shape when not."""
     credential = body.verifiableCredential
     data = credential.encode() if isinstance(credential, str) else json.dumps(credential).encode()
-    report = verify_input(
-        data, session=session, issuer=optional_issuer(request), fetcher=fetcher_of(request)
-    )
+    report = verify_input(data, session=session, issuer=issuer, fetcher=fetcher)
     return JSONResponse(report.to_json(), status_code=200 if report.verified else 400)
 
 
 @router.post("/presentations/verify")
 def verify_presentation_api(
-    body: VerifyPresentationRequest, request: Request, session: SessionDep
+    body: VerifyPresentationRequest,
+    session: SessionDep,
+    issuer: OptionalIssuerDep,
+    fetcher: FetcherDep,
 ) -> JSONResponse:
     """VC-API verify for a presentation: the holder's proof, challenge, domain and credentials."""
-    issuer = optional_issuer(request)
-    fetcher = fetcher_of(request)
     report = verify_presentation(
         body.verifiablePresentation,
         challenge=body.options.get("challenge"),

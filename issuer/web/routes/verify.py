@@ -9,8 +9,7 @@ from fastapi.responses import Response
 
 from issuer.errors import InvalidInput
 from issuer.services.verifying import MAX_INPUT_BYTES, verify_input
-from issuer.web.deps import SessionDep
-from issuer.web.routes.vc_api import fetcher_of, optional_issuer
+from issuer.web.deps import SessionDep, fetcher, optional_issuer
 from issuer.web.templating import render
 
 router = APIRouter(tags=["verify"])
@@ -52,7 +51,7 @@ async def verify_submitted(
 def _result(request: Request, session: SessionDep, data: bytes) -> Response:
     try:
         report = verify_input(
-            data, session=session, issuer=optional_issuer(request), fetcher=fetcher_of(request)
+            data, session=session, issuer=optional_issuer(request), fetcher=fetcher(request)
         )
     except InvalidInput as error:
         return render(
