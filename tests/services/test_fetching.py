@@ -112,11 +112,14 @@ def test_limits_and_rechecks_redirects(server: str) -> None:
         LOCAL.get(f"{server}/to-ftp")
 
 
-def test_a_redirect_to_loopback_is_refused_when_private_addresses_are() -> None:
-    # Each hop is checked before connecting: a public name redirecting to 127.0.0.1 fails at
-    # the second check, exactly like this direct request does without any connection.
-    with pytest.raises(FetchRefused, match="private or local"):
-        Fetcher(allow_http=True).get("http://127.0.0.1:9/redirect-target")
+def test_a_redirect_to_a_private_address_is_refused(server: str) -> None:
+    # The server is reachable as "localhost" (exempt by name) and redirects to 127.0.0.1, which
+    # is not: every hop is re-checked before connecting.
+    port = server.rsplit(":", 1)[1]
+    fetcher = Fetcher(allow_http=True, allow_hosts=frozenset({"localhost"}), timeout=1.0)
+    assert json.loads(fetcher.get(f"http://localhost:{port}/ok")) == DID_DOCUMENT
+    with pytest.raises(FetchRefused, match=r"127\.0\.0\.1 is a private or local address"):
+        fetcher.get(f"http://localhost:{port}/loop")
 
 
 def test_did_web_resolution_refuses_internal_hosts() -> None:

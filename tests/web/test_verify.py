@@ -99,6 +99,7 @@ def test_verify_page_takes_paste_upload_url_and_baked_images(world: World) -> No
     assert pasted.status_code == 200 and "✔ Verified" in pasted.text
     assert "Radiologic Technologists and Technicians: Proficient" in pasted.text
     assert pasted.text.count("<strong>Completed</strong>") == 10
+    assert "an identifier made from the signing key itself" in pasted.text
     for name, content, kind in (
         ("badge.png", bake_png(tiny_png(), text), "image/png"),
         ("badge.svg", bake_svg(SVG, text).encode(), "image/svg+xml"),

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from issuer.dids import did_web_url
 from issuer.errors import InvalidInput
 from issuer.services.verifying import MAX_INPUT_BYTES, verify_input
 from issuer.web.deps import SessionDep, fetcher, optional_issuer
@@ -83,5 +84,23 @@ def _result(request: Request, session: SessionDep, data: bytes) -> Response:
             "achievement": achievement if isinstance(achievement, dict) else {},
             "results": results,
             "issuer": issuer if isinstance(issuer, dict) else {"id": issuer},
+            "identity": _identity(issuer),
         },
     )
+
+
+def _identity(issuer: object) -> str:
+    """What the issuer's identifier itself vouches for, in words an employer can use."""
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if not isinstance(issuer_id, str):
+        return "The credential names no issuer."
+    if issuer_id.startswith("did:web:"):
+        url = did_web_url(issuer_id)
+        return f"{issuer_id}: its keys are published at {url}, controlled by that web domain."
+    if issuer_id.startswith("did:key:"):
+        return (
+            f"{issuer_id}: an identifier made from the signing key itself. It proves the "
+            "credential was signed with that key, not which organisation holds it; the name "
+            "shown is what the issuer states about itself."
+        )
+    return f"{issuer_id}: the issuer's own identifier."
