@@ -12,7 +12,10 @@ This module is the one place where the JSON-LD engines are chosen and tuned.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyld.nquads
@@ -43,6 +46,41 @@ def rdfc_escape(value: str) -> str:
 # code calls pyld.nquads.serialize_nquad, which looks `escape` up in that module at call time,
 # so replacing it there fixes both the blank-node hashes and the output.
 pyld.nquads.escape = rdfc_escape
+
+
+class JsonLdTimeLimit(JsonLdInvalid):
+    """JSON-LD processing of untrusted input ran past its time limit."""
+
+
+_deadline = threading.local()
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Bound the JSON-LD expansion of untrusted input (the verifier) in this thread.
+
+    Expansion checks the clock at every node; what remains after it (RDFC-1.0 on the expanded,
+    context-free document) is bounded by the verifier's input limits.
+    """
+    previous = getattr(_deadline, "at", None)
+    _deadline.at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline.at = previous
+
+
+_expand_object = jsonld.JsonLdProcessor._expand_object
+
+
+def _expand_object_in_time(self: Any, *args: Any, **kwargs: Any) -> Any:
+    at = getattr(_deadline, "at", None)
+    if at is not None and time.monotonic() > at:
+        raise JsonLdTimeLimit("JSON-LD processing took longer than its time limit")
+    return _expand_object(self, *args, **kwargs)
+
+
+jsonld.JsonLdProcessor._expand_object = _expand_object_in_time
 
 _PROCESSED_CONTEXTS_MAX = 4096
 _processed_contexts: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
@@ -149,10 +187,13 @@ def canonize_expanded(expanded: list[Any]) -> str:
 
 
 def _jsonld_error(error: jsonld.JsonLdError) -> Exception:
-    """Our own error for a pyld failure: the bundled-context miss if that was the cause."""
+    """Our own error for a pyld failure: ours (a bundled-context miss, the time limit) if that
+    was the cause."""
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, ContextNotBundled):
             return ContextNotBundled(cause.url)
+        if isinstance(cause, JsonLdTimeLimit):
+            return JsonLdTimeLimit(str(cause))
         cause = cause.__cause__ or getattr(cause, "cause", None)
     return JsonLdInvalid(f"the document is not valid JSON-LD: {error}")

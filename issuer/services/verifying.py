@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from issuer.baking.png import SIGNATURE, extract_png
 from issuer.baking.svg import extract_svg
 from issuer.errors import InvalidInput
+from issuer.jsonld.canonize import time_limit
 from issuer.jsonld.loader import load_document
 from issuer.proofs.vc_jwt import looks_like_jwt
 from issuer.services.awards import Issuer
@@ -30,6 +31,10 @@ from issuer.verification import Check, VerificationReport, verify_credential
 MAX_INPUT_BYTES = 1_000_000
 MAX_DEPTH = 64
 MAX_VALUES = 20_000
+# Explicitly labelled blank nodes are how RDFC-1.0 "poison" graphs are built (their
+# canonicalization is exponential); credentials rarely use any.
+MAX_BLANK_NODE_LABELS = 16
+JSON_LD_SECONDS = 5.0
 
 
 def read_credential(data: bytes) -> JsonObject | str:
@@ -63,10 +68,14 @@ def read_credential(data: bytes) -> JsonObject | str:
 
 
 def _check_shape(document: Any) -> None:
-    values, stack = 0, [(document, 1)]
+    values, labels, stack = 0, 0, [(document, 1)]
     while stack:
         value, depth = stack.pop()
         values += 1
+        if isinstance(value, str) and value.startswith("_:"):
+            labels += 1
+            if labels > MAX_BLANK_NODE_LABELS:
+                raise InvalidInput(f"more than {MAX_BLANK_NODE_LABELS} blank node labels (_:…)")
         if depth > MAX_DEPTH or values > MAX_VALUES:
             raise InvalidInput(
                 f"credential too deep or large (limits: {MAX_DEPTH} levels, {MAX_VALUES} values)"
@@ -94,13 +103,14 @@ def verify_input(
         data = _fetch_bytes(text, own, session, fetcher)
     credential = read_credential(data)
     now = now or datetime.now(UTC)
-    report = verify_credential(
-        credential,
-        now=now,
-        resolve=make_resolver(issuer.identity if issuer else None, fetcher),
-        loader=load_document,
-        fetch=fetch,
-    )
+    with time_limit(JSON_LD_SECONDS):
+        report = verify_credential(
+            credential,
+            now=now,
+            resolve=make_resolver(issuer.identity if issuer else None, fetcher),
+            loader=load_document,
+            fetch=fetch,
+        )
     if own is not None and session is not None and report.credential is not None:
         records = _records_check(session, own, report.credential)
         if records is not None:

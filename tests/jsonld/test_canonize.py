@@ -97,3 +97,13 @@ def test_memoized_context_processing_gives_the_same_result_on_repeat() -> None:
     document = CORPUS["realistic credential"]
     first = canonize(document)
     assert all(canonize(document) == first for _ in range(3))
+
+
+def test_expansion_of_untrusted_input_stops_at_its_time_limit() -> None:
+    from issuer.jsonld.canonize import JsonLdTimeLimit, time_limit
+
+    big = json.loads(json.dumps(CORPUS["realistic credential"]))
+    big["evidence"] = big["evidence"] * 100
+    with pytest.raises(JsonLdTimeLimit), time_limit(0.001):
+        canonize(big)
+    assert canonize(CORPUS["did document"])  # no limit outside the block

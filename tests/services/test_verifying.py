@@ -53,6 +53,7 @@ def test_every_container_of_every_form_verifies(
         (b"x" * (MAX_INPUT_BYTES + 1), "larger than"),
         (b'{"a": ' + b"[" * 80 + b"]" * 80 + b"}", "too deep"),
         (b"[1, 2]", "JSON object"),
+        (json.dumps({"a": [{"id": f"_:b{i}"} for i in range(17)]}).encode(), "blank node labels"),
         (b"https://127.0.0.1/credential.json", "private or local"),
     ],
 )
