@@ -17,9 +17,13 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from issuer.baking.png import SIGNATURE as PNG_SIGNATURE
+from issuer.baking.png import bake_png
+from issuer.baking.svg import bake_svg
 from issuer.config import Settings
 from issuer.errors import InvalidInput, IssuerError
 from issuer.files import write_atomic
+from issuer.proofs.vc_jwt import looks_like_jwt
 from issuer.services import accounts, catalog
 from issuer.services.awards import Issuer
 from issuer.services.fetching import Fetcher
@@ -302,6 +306,30 @@ def verify(
             typer.echo(f"  {check.status:7} {check.name}: {check.message}")
     if not report.verified:
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@app.command()
+def bake(
+    credential: Annotated[Path, typer.Argument(help="The signed credential: JSON or compact JWT.")],
+    image: Annotated[Path, typer.Argument(help="A PNG or SVG badge image.")],
+    out: Annotated[Path, typer.Option("--out", help="The baked image to write.")],
+) -> None:
+    """Bake a credential into a PNG or SVG (replacing any credential already baked in)."""
+    with reported_errors():
+        text = read_text(credential).strip()
+        if not looks_like_jwt(text):
+            parse_json(text, str(credential))
+        picture = read_bytes(image)
+        if picture.startswith(PNG_SIGNATURE):
+            baked = bake_png(picture, text)
+        else:
+            try:
+                svg = picture.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInput(f"{image}: neither a PNG nor an SVG") from None
+            baked = bake_svg(svg, text, jws=looks_like_jwt(text)).encode("utf-8")
+    write_atomic(out, baked)
+    typer.echo(f"baked {out}")
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -188,8 +190,11 @@ class CredentialRecord(Base):
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The learner decides: visible to anyone holding the link (default), or to nobody.
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     predecessor_id: Mapped[str | None] = mapped_column(String(36))
     achievement: Mapped[AchievementRecord] = relationship(lazy="joined")
+    learner: Mapped[User] = relationship(foreign_keys=[learner_id], lazy="joined")
 
 
 class AuditEvent(Base):

@@ -67,6 +67,20 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The signed-in user on a public page, if any (reading needs no CSRF token)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    try:
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return accounts.user_for_token(session, request.headers["authorization"][7:].strip())
+        return accounts.session_user(session, cookie)[0] if cookie else None
+    except NotAuthenticated:
+        return None
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
 def role(name: str) -> Callable[[User], User]:
     def require(user: CurrentUser) -> User:
         if not user.has_role(name):

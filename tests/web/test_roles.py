@@ -56,6 +56,13 @@ ACCESS = {
     ("POST", "/api/supervisor/learners/{learner_id}/attestations"): "supervisor",
     ("GET", "/api/me/progress"): "learner",
     ("GET", "/api/me/credentials"): "learner",
+    ("POST", "/api/me/credentials/{credential_id}/visibility"): "learner",
+    ("GET", "/credentials/{credential_id}/credential.json"): PUBLIC,
+    ("GET", "/credentials/{credential_id}/badge.png"): PUBLIC,
+    ("GET", "/credentials/{credential_id}/badge.svg"): PUBLIC,
+    ("GET", "/credentials/{credential_id}/credential.jwt"): PUBLIC,
+    ("GET", "/credentials/{credential_id}/certificate.pdf"): PUBLIC,
+    ("GET", "/credentials/{credential_id}/preview.png"): PUBLIC,
 }
 ROLES = ("coordinator", "supervisor", "learner")
 SAMPLE = {

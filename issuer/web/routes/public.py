@@ -8,9 +8,9 @@ import textwrap
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from issuer.badge_images import BadgeFace
 from issuer.dids import DID_WEB, did_web_path
 from issuer.errors import NotFound
-from issuer.services import awards
 from issuer.services.catalog import CatalogEntry, stored_catalog
 from issuer.services.identity import IssuerIdentity
 from issuer.services.status import published_list
@@ -21,7 +21,6 @@ from issuer.web.templating import render
 router = APIRouter()
 
 JSON_LD = "application/ld+json"
-LEVEL_COLOURS = ("#0f766e", "#1d4ed8", "#7c3aed", "#b45309", "#be123c", "#4d7c0f")
 
 
 @router.get("/")
@@ -47,19 +46,12 @@ def achievement(request: Request, session: SessionDep, soc: str, level: str) -> 
 def badge_image(request: Request, session: SessionDep, soc: str, level: str) -> Response:
     """The level's badge, rendered from templates/badges/level.svg."""
     entry = stored_catalog(session).find(soc, level)
-    body = request.app.state.templates.get_template("badges/level.svg").render(badge(entry))
+    body = render_badge_svg(request, badge_face(entry), entry.achievement["image"]["caption"])
     return Response(
         body,
         media_type="image/svg+xml",
         headers={"Cache-Control": "public, max-age=3600"},
     )
-
-
-@router.get("/credentials/{credential_id}")
-def credential(session: SessionDep, credential_id: str) -> Response:
-    """The signed credential, byte for byte as it was issued and stored."""
-    record = awards.credential(session, credential_id)
-    return Response(record.document, media_type=JSON_LD)
 
 
 @router.get("/status/{list_id}")
@@ -113,16 +105,28 @@ def did_web_document(request: Request, path: str) -> Response:
     )
 
 
-def badge(entry: CatalogEntry) -> dict[str, object]:
-    """What the badge template needs: colour and pips by level position, wrapped title lines."""
+def badge_face(entry: CatalogEntry) -> BadgeFace:
     levels = entry.framework.levels
-    position = levels.index(entry.level)
-    return {
-        "title_lines": textwrap.wrap(entry.framework.occupation.title, 20)[:3],
-        "label": entry.level.label,
-        "soc": entry.framework.occupation.soc,
-        "colour": LEVEL_COLOURS[position % len(LEVEL_COLOURS)],
-        "position": position + 1,
-        "count": len(levels),
-        "caption": entry.achievement["image"]["caption"],
-    }
+    return BadgeFace(
+        title=entry.framework.occupation.title,
+        label=entry.level.label,
+        soc=entry.framework.occupation.soc,
+        position=levels.index(entry.level) + 1,
+        count=len(levels),
+    )
+
+
+def render_badge_svg(request: Request, face: BadgeFace, caption: str) -> str:
+    """templates/badges/level.svg for a badge face (the PNG twin is badge_images.badge_png)."""
+    template = request.app.state.templates.get_template("badges/level.svg")
+    return str(
+        template.render(
+            title_lines=textwrap.wrap(face.title, 20)[:3],
+            label=face.label,
+            soc=face.soc,
+            colour=face.colour,
+            position=face.position,
+            count=face.count,
+            caption=caption,
+        )
+    )

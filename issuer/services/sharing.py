@@ -1,0 +1,157 @@
+"""What a learner takes away: the credential page's content, its live status, the downloads
+(signed JSON, baked PNG and SVG, VC-JWT, PDF certificate) and the LinkedIn links."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from issuer.badge_images import BadgeFace, badge_png, preview_png
+from issuer.baking.png import bake_png
+from issuer.baking.svg import bake_svg
+from issuer.certificates import CertificateText, certificate_pdf
+from issuer.errors import NotFound
+from issuer.linkedin import Certification, add_to_profile_url, share_url
+from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt
+from issuer.services import audit
+from issuer.services.awards import Issuer, credential
+from issuer.store.models import CredentialRecord, User
+from issuer.types import JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialView:
+    record: CredentialRecord
+    document: JsonObject
+    page_url: str
+    status: str  # valid, expired, revoked, suspended, renewed
+    face: BadgeFace
+    linkedin: Certification
+
+    @property
+    def achievement(self) -> JsonObject:
+        achievement: JsonObject = self.document["credentialSubject"]["achievement"]
+        return achievement
+
+    @property
+    def statements(self) -> list[tuple[str, str]]:
+        """(statement, how it was confirmed), from the signed evidence."""
+        names = [d["name"] for d in self.achievement.get("resultDescription", [])]
+        narratives = [e.get("narrative", "") for e in self.document.get("evidence", [])]
+        return [
+            (name, narratives[i] if i < len(narratives) else "") for i, name in enumerate(names)
+        ]
+
+    @property
+    def issuer_name(self) -> str:
+        issuer = self.document.get("issuer")
+        return str(issuer.get("name", "")) if isinstance(issuer, dict) else str(issuer)
+
+    def linkedin_urls(self) -> dict[str, str]:
+        return {"add": add_to_profile_url(self.linkedin), "share": share_url(self.page_url)}
+
+
+def view(
+    session: Session,
+    issuer: Issuer,
+    credential_id: str,
+    *,
+    viewer: User | None = None,
+    linkedin_organization_id: str | None = None,
+    now: datetime | None = None,
+) -> CredentialView:
+    """The credential as its page shows it; a private one only to its learner (else NotFound)."""
+    record = credential(session, credential_id)
+    if not record.public and (viewer is None or viewer.id != record.learner_id):
+        raise NotFound(f"no credential {credential_id}")
+    document: JsonObject = json.loads(record.document)
+    now = now or datetime.now(UTC)
+    achievement = record.achievement
+    levels = achievement.framework.achievements
+    page_url = issuer.credential_url(record.id)
+    return CredentialView(
+        record=record,
+        document=document,
+        page_url=page_url,
+        status=_status(record, now),
+        face=BadgeFace(
+            title=achievement.framework.title,
+            label=achievement.label,
+            soc=achievement.framework.soc,
+            position=achievement.position + 1,
+            count=len(levels),
+        ),
+        linkedin=Certification(
+            name=document["name"],
+            organization_name=str(document["issuer"].get("name", "")),
+            organization_id=linkedin_organization_id,
+            issued=record.issued_at,
+            expires=record.valid_until,
+            cert_url=page_url,
+            cert_id=record.id,
+        ),
+    )
+
+
+def _status(record: CredentialRecord, now: datetime) -> str:
+    if record.revoked_at is not None:
+        return "revoked"
+    if record.suspended_at is not None:
+        return "suspended"
+    if record.valid_until is not None and record.valid_until <= now:
+        return "expired"
+    if record.superseded_at is not None:
+        return "renewed"
+    return "valid"
+
+
+def baked_png(item: CredentialView) -> bytes:
+    return bake_png(badge_png(item.face), item.record.document)
+
+
+def baked_svg(item: CredentialView, svg: str) -> str:
+    return bake_svg(svg, item.record.document)
+
+
+def vc_jwt(item: CredentialView, issuer: Issuer) -> str:
+    """The same credential secured as an OB 3.0 VC-JWT (EdDSA) instead of Data Integrity."""
+    unsecured = {k: v for k, v in item.document.items() if k != "proof"}
+    return encode_vc_jwt(
+        unsecured, key=issuer.identity.key, kid=issuer.identity.verification_method, form=OB3_JWT
+    )
+
+
+def preview(item: CredentialView) -> bytes:
+    return preview_png(item.face, headline=item.document["name"], issuer=item.issuer_name)
+
+
+def certificate(item: CredentialView) -> bytes:
+    valid_until = item.document.get("validUntil")
+    return certificate_pdf(
+        CertificateText(
+            learner_label=item.record.learner.name,
+            achievement=item.document["name"],
+            description=str(item.achievement.get("description", "")).split("\n\n")[0],
+            statements=[name for name, _ in item.statements],
+            issuer=item.issuer_name,
+            issued=item.record.issued_at.strftime("%d %B %Y"),
+            valid_until=valid_until[:10] if isinstance(valid_until, str) else None,
+            page_url=item.page_url,
+        ),
+        badge_png(item.face),
+    )
+
+
+def set_visibility(
+    session: Session, learner: User, credential_id: str, public: bool
+) -> CredentialRecord:
+    record = credential(session, credential_id)
+    if record.learner_id != learner.id:
+        raise NotFound(f"no credential {credential_id} of yours")
+    if record.public != public:
+        record.public = public
+        audit.record(session, learner, "credential.visibility", credential_id, public=public)
+    return record
