@@ -16,7 +16,7 @@ from tests.conftest import NUCLEAR, RADIOLOGY
 def test_db_upgrade_then_users_tokens_and_frameworks(
     runner: CliRunner, settings: Settings, tmp_path: Path
 ) -> None:
-    assert "revision 0004" in runner.invoke(app, ["db", "upgrade"]).output
+    assert "revision 0005" in runner.invoke(app, ["db", "upgrade"]).output
     created = runner.invoke(
         app,
         [

@@ -99,7 +99,13 @@ def decode_vc_jwt(token: str, *, resolve: Resolve) -> JwtResult:
 
 
 def _public_key(kid: str, resolve: Resolve) -> tuple[str, Any]:
-    method = authorized_method(resolve(kid.split("#", 1)[0]), kid, ASSERTION_METHOD)
+    return verification_key(kid, resolve, ASSERTION_METHOD)
+
+
+def verification_key(kid: str, resolve: Resolve, relationship: str) -> tuple[str, Any]:
+    """(controller, public key) of a verification method authorized for `relationship`:
+    Ed25519 or P-256 Multikey, or a JWK (EC, RSA, OKP)."""
+    method = authorized_method(resolve(kid.split("#", 1)[0]), kid, relationship)
     if "publicKeyJwk" in method:
         return str(method.get("controller")), jwt.PyJWK(method["publicKeyJwk"]).key
     multibase = str(method.get("publicKeyMultibase", ""))

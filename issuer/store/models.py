@@ -207,3 +207,36 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40), index=True)
     subject: Mapped[str] = mapped_column(String(500))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Exchange(Base):
+    """A one-time hand-over of a credential to a wallet: VC-API exchange or OpenID4VCI offer.
+
+    The transaction code and the access token are stored hashed. The pre-authorized code is
+    stored as is: the offer document must show it, and it is exactly as secret as the offer's
+    unguessable URL; the e-mailed transaction code is what a thief of the QR code lacks.
+    """
+
+    __tablename__ = "exchanges"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"))
+    protocol: Mapped[str] = mapped_column(String(16))
+    challenge: Mapped[str | None] = mapped_column(String(64))
+    pre_authorized_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    tx_code_hash: Mapped[str | None] = mapped_column(String(64))
+    tx_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    holder: Mapped[str | None] = mapped_column(String(500))
+    credential: Mapped[CredentialRecord] = relationship(lazy="joined")
+
+
+class Nonce(Base):
+    """OpenID4VCI c_nonce values: each accepted once, before it expires."""
+
+    __tablename__ = "nonces"
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

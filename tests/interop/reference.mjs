@@ -7,6 +7,9 @@ import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
+import {Ed25519VerificationKey2020} from
+  '@digitalbazaar/ed25519-verification-key-2020';
 
 const contextsDir = new URL('../../issuer/jsonld/contexts/', import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL('manifest.json', contextsDir)));
@@ -67,6 +70,28 @@ async function verify({credential, documents}) {
   return {verified: result.verified, errors};
 }
 
+// A wallet's DIDAuth presentation: holder = its did:key, signed for `challenge` and `domain`
+// with eddsa-rdfc-2022 or, as the Learner Credential Wallet does, Ed25519Signature2020.
+async function present({seedHex, challenge, domain, suite: suiteName}) {
+  const key = await keyFromSeed(seedHex);
+  const presentation = vc.createPresentation({holder: key.controller});
+  let suite;
+  if(suiteName === 'Ed25519Signature2020') {
+    const legacyKey = await Ed25519VerificationKey2020.generate({
+      seed: Uint8Array.from(Buffer.from(seedHex, 'hex')), controller: key.controller});
+    legacyKey.id = `${key.controller}#${legacyKey.fingerprint()}`;
+    suite = new Ed25519Signature2020({key: legacyKey});
+    presentation['@context'] = [
+      'https://www.w3.org/2018/credentials/v1',
+      'https://w3id.org/security/suites/ed25519-2020/v1'
+    ];
+  } else {
+    suite = new DataIntegrityProof({signer: key.signer(), cryptosuite: eddsaRdfc2022});
+  }
+  return vc.signPresentation({presentation, suite, challenge, domain,
+    documentLoader: makeLoader()});
+}
+
 async function bench({credential, seedHex, iterations}) {
   const key = await keyFromSeed(seedHex);
   const documentLoader = makeLoader();
@@ -95,7 +120,7 @@ for await (const chunk of process.stdin) {
   chunks.push(chunk);
 }
 const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-const operations = {sign, verify, bench};
+const operations = {sign, verify, bench, present};
 try {
   const result = await operations[request.op](request);
   process.stdout.write(JSON.stringify({ok: true, result}));

@@ -16,6 +16,7 @@ from tests.web.helpers import bearer, make_token
 
 PUBLIC = "public"
 ANY_USER = "signed in"
+OAUTH = "an OpenID4VCI access token"  # no account token opens it
 # path template -> who may use it. A new route without an entry fails the test below.
 ACCESS = {
     ("GET", "/"): PUBLIC,
@@ -57,6 +58,17 @@ ACCESS = {
     ("GET", "/api/me/progress"): "learner",
     ("GET", "/api/me/credentials"): "learner",
     ("POST", "/api/me/credentials/{credential_id}/visibility"): "learner",
+    ("POST", "/api/me/credentials/{credential_id}/exchanges"): "learner",
+    ("POST", "/api/me/credentials/{credential_id}/openid-offer"): "learner",
+    ("GET", "/interactions/{exchange_id}"): PUBLIC,
+    ("POST", "/exchanges/{exchange_id}"): PUBLIC,
+    ("POST", "/exchanges/{exchange_id}/legacy"): PUBLIC,
+    ("GET", "/oid4vci/offers/{exchange_id}"): PUBLIC,
+    ("GET", "/.well-known/openid-credential-issuer"): PUBLIC,
+    ("GET", "/.well-known/oauth-authorization-server"): PUBLIC,
+    ("POST", "/oid4vci/token"): PUBLIC,
+    ("POST", "/oid4vci/nonce"): PUBLIC,
+    ("POST", "/oid4vci/credential"): OAUTH,
     ("GET", "/credentials/{credential_id}/credential.json"): PUBLIC,
     ("GET", "/credentials/{credential_id}/badge.png"): PUBLIC,
     ("GET", "/credentials/{credential_id}/badge.svg"): PUBLIC,
@@ -68,6 +80,7 @@ ROLES = ("coordinator", "supervisor", "learner")
 SAMPLE = {
     "soc": "29-2034.00",
     "list_id": "1",
+    "exchange_id": "no-such-exchange",
     "level": "proficient",
     "statement": "1",
     "learner_id": "1",
@@ -120,7 +133,9 @@ def test_role_matrix(setup: tuple[TestClient, dict[str, str]], who: str | None) 
     headers = bearer(tokens[who]) if who else {}
     for (method, path), allowed in ACCESS.items():
         status = call(client, method, path, headers)
-        if allowed == PUBLIC or (allowed == ANY_USER and who) or allowed == who:
+        if allowed == OAUTH:
+            assert status == 401, (who, method, path, status)
+        elif allowed == PUBLIC or (allowed == ANY_USER and who) or allowed == who:
             assert status not in (401, 403), (who, method, path, status)
         elif who is None:
             assert status == 401, (who, method, path, status)

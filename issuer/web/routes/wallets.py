@@ -1,0 +1,191 @@
+"""Wallets: the VC-API exchange (interaction URL, LCW deep links) and OpenID4VCI 1.0."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import qrcode
+import qrcode.image.svg
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, Response
+
+from issuer.errors import InvalidInput
+from issuer.services import exchanges
+from issuer.services.exchanges import OAuthError
+from issuer.services.mail import write_outbox
+from issuer.web.deps import IssuerDep, LearnerDep, SessionDep
+from issuer.web.negotiation import wants_json
+from issuer.web.templating import render
+
+router = APIRouter(tags=["wallets"])
+
+
+def qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode("utf-8")
+
+
+@router.post("/api/me/credentials/{credential_id}/exchanges", status_code=201, tags=["learner"])
+def start_exchange(
+    credential_id: str, session: SessionDep, user: LearnerDep, issuer: IssuerDep
+) -> dict[str, str]:
+    """A one-time VC-API exchange for a wallet (15 minutes): links for QR codes and buttons."""
+    exchange = exchanges.start_vcapi(session, user, credential_id)
+    return {
+        "id": exchange.id,
+        "expires_at": exchange.expires_at.isoformat(),
+        **exchanges.links(exchange, issuer),
+    }
+
+
+@router.get("/interactions/{exchange_id}")
+def interaction(
+    request: Request, exchange_id: str, session: SessionDep, issuer: IssuerDep
+) -> Response:
+    """`Accept: application/json` → the protocols; otherwise a page for a person. Never consumes."""
+    exchange = exchanges.live_exchange(session, exchange_id, "vcapi", datetime.now(UTC))
+    found = exchanges.links(exchange, issuer)
+    if wants_json(request):
+        return JSONResponse({"protocols": {"vcapi": found["vcapi"]}})
+    return render(
+        request,
+        "wallets/interaction.html",
+        {"links": found, "qr": qr_svg(found["interaction_url"])},
+    )
+
+
+@router.post("/exchanges/{exchange_id}")
+async def participate(
+    request: Request, exchange_id: str, session: SessionDep, issuer: IssuerDep
+) -> JSONResponse:
+    """`{}` → a DIDAuthentication request; `{"verifiablePresentation": …}` → the credential."""
+    body = await _json(request)
+    if "verifiablePresentation" not in body:
+        return JSONResponse(exchanges.presentation_request(session, exchange_id, issuer))
+    credential = exchanges.complete_vcapi(
+        session, exchange_id, body["verifiablePresentation"], issuer
+    )
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [credential],
+    }
+    return JSONResponse({"verifiablePresentation": presentation})
+
+
+@router.post("/exchanges/{exchange_id}/legacy")
+async def legacy_request(
+    request: Request, exchange_id: str, session: SessionDep, issuer: IssuerDep
+) -> JSONResponse:
+    """The Learner Credential Wallet's legacy `vc_request_url`: the body is the DIDAuth VP."""
+    presentation = await _json(request)
+    return JSONResponse(exchanges.complete_vcapi(session, exchange_id, presentation, issuer))
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise InvalidInput("send a JSON object")
+    return body
+
+
+# ── OpenID4VCI ──
+
+
+@router.post("/api/me/credentials/{credential_id}/openid-offer", status_code=201, tags=["learner"])
+def start_openid(
+    credential_id: str, request: Request, session: SessionDep, user: LearnerDep, issuer: IssuerDep
+) -> dict[str, str]:
+    """A credential offer by reference (QR / link); the transaction code goes by e-mail."""
+    exchange, _, tx_code = exchanges.start_openid(session, user, credential_id)
+    settings = request.app.state.settings
+    write_outbox(
+        settings.data_dir / "outbox",
+        sender=settings.issuer_email or "badges@localhost",
+        to=user.email,
+        subject="Your code to add your badge to a wallet",
+        body=(
+            f"Enter this code when your wallet asks: {tx_code}\n\nIt works once, for 15 minutes.\n"
+        ),
+    )
+    link = exchanges.offer_link(exchange, issuer)
+    return {
+        "credential_offer_uri": exchanges.offer_uri(exchange, issuer),
+        "offer_link": link,
+        "qr_svg": qr_svg(link),
+    }
+
+
+@router.get("/oid4vci/offers/{exchange_id}")
+def offer(exchange_id: str, session: SessionDep, issuer: IssuerDep) -> JSONResponse:
+    return JSONResponse(exchanges.offer(session, exchange_id, issuer))
+
+
+@router.get("/.well-known/openid-credential-issuer")
+def credential_issuer_metadata(request: Request, issuer: IssuerDep) -> JSONResponse:
+    return JSONResponse(
+        exchanges.credential_issuer_metadata(issuer, request.app.state.settings.issuer_name)
+    )
+
+
+@router.get("/.well-known/oauth-authorization-server")
+def authorization_server_metadata(issuer: IssuerDep) -> JSONResponse:
+    return JSONResponse(
+        {
+            "issuer": issuer.base_url,
+            "token_endpoint": f"{issuer.base_url}/oid4vci/token",
+            "grant_types_supported": [exchanges.PRE_AUTHORIZED_GRANT],
+            "pre-authorized_grant_anonymous_access_supported": True,
+        }
+    )
+
+
+@router.post("/oid4vci/token")
+def token(
+    session: SessionDep,
+    grant_type: Annotated[str, Form(max_length=200)],
+    pre_authorized_code: Annotated[str, Form(alias="pre-authorized_code", max_length=200)],
+    tx_code: Annotated[str | None, Form(max_length=20)] = None,
+) -> JSONResponse:
+    try:
+        answer = exchanges.token(session, grant_type, pre_authorized_code, tx_code)
+    except OAuthError as error:
+        # Returned, not raised: a wrong transaction code must still count against the offer.
+        return _oauth_error(error)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/oid4vci/nonce")
+def nonce(session: SessionDep) -> JSONResponse:
+    return JSONResponse(
+        {"c_nonce": exchanges.new_nonce(session)}, headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post("/oid4vci/credential")
+async def credential(request: Request, session: SessionDep, issuer: IssuerDep) -> JSONResponse:
+    authorization = request.headers.get("authorization", "")
+    if not authorization.lower().startswith("bearer "):
+        return _oauth_error(OAuthError("invalid_token", "a bearer access token is required", 401))
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    try:
+        answer = exchanges.issue_to_wallet(session, authorization[7:].strip(), body, issuer)
+    except OAuthError as error:
+        return _oauth_error(error)
+    return JSONResponse(answer)
+
+
+def _oauth_error(error: OAuthError) -> JSONResponse:
+    return JSONResponse(
+        {"error": error.error, "error_description": str(error)}, status_code=error.status
+    )
