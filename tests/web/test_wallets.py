@@ -273,3 +273,38 @@ def test_openid4vci_refusals(issued: tuple[World, str], db_settings: Settings) -
         ).content
     )
     assert "id" not in stored["credentialSubject"]  # nothing was issued to anyone
+
+
+def test_openid4vci_accepts_an_es256_proof_from_a_p256_did_key(
+    issued: tuple[World, str], db_settings: Settings
+) -> None:
+    import base58
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    world, credential_id = issued
+    private = ec.generate_private_key(ec.SECP256R1())
+    point = private.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+    )
+    multikey = "z" + base58.b58encode(b"\x80\x24" + point).decode()
+    assert multikey.startswith("zDn")
+    _, code, tx_code = offer(world, credential_id, db_settings)
+    granted = token(world, code, tx_code)
+    nonce = world.client.post("/oid4vci/nonce").json()["c_nonce"]
+    proof = jwt.encode(
+        {"aud": "http://127.0.0.1:8000", "iat": int(time.time()), "nonce": nonce},
+        private,
+        algorithm="ES256",
+        headers={"typ": "openid4vci-proof+jwt", "kid": f"did:key:{multikey}#{multikey}"},
+    )
+    response = world.client.post(
+        "/oid4vci/credential",
+        json={"proofs": {"jwt": [proof]}},
+        headers=bearer(granted["access_token"]),
+    )
+    assert response.status_code == 200, response.text
+    assert (
+        response.json()["credentials"][0]["credential"]["credentialSubject"]["id"]
+        == f"did:key:{multikey}"
+    )
