@@ -24,7 +24,7 @@ from issuer.config import Settings
 from issuer.errors import InvalidInput, IssuerError
 from issuer.files import write_atomic
 from issuer.proofs.vc_jwt import looks_like_jwt
-from issuer.services import accounts, catalog
+from issuer.services import accounts, catalog, mail
 from issuer.services.awards import Issuer
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
@@ -172,6 +172,24 @@ def frameworks_import(
                 validity_days=validity_days,
             )
             typer.echo(f"{record.soc} {record.title}: {len(record.achievements)} achievements")
+
+
+mail_app = typer.Typer(help="Outgoing mail.")
+app.add_typer(mail_app, name="mail")
+
+
+@mail_app.command("deliver")
+def mail_deliver() -> None:
+    """Send queued mail that is due (run it from cron; the web app also sends after requests)."""
+    config = settings()
+    engine = make_engine(config.database_url)
+    try:
+        sent = mail.deliver_due(
+            session_factory(engine), config.mail_transport(), sender=config.mail_from
+        )
+    finally:
+        engine.dispose()
+    typer.echo(f"sent {sent} message(s)")
 
 
 @app.command()

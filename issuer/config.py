@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from issuer.profiles import IssuerProfile
+from issuer.services.mail import OutboxDirectory, Smtp, Transport
 
 PACKAGE_DIR = Path(__file__).parent
 BUNDLED_FRAMEWORKS_DIR = PACKAGE_DIR / "data" / "frameworks"
@@ -42,6 +43,12 @@ class Settings:
     port: int = 8000
     allow_private_fetch: bool = False
     suspension: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    mail_from: str = "badges@localhost"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -76,6 +83,18 @@ class Settings:
             description=self.issuer_description,
             linkedin_organization_id=self.linkedin_organization_id,
         )
+
+    def mail_transport(self) -> Transport:
+        """SMTP when ISSUER_SMTP_HOST is set, else .eml files in ISSUER_DATA_DIR/outbox/."""
+        if self.smtp_host:
+            return Smtp(
+                self.smtp_host,
+                self.smtp_port,
+                self.smtp_username,
+                self.smtp_password,
+                self.smtp_starttls,
+            )
+        return OutboxDirectory(self.data_dir / "outbox")
 
 
 def _convert(annotation: Any, raw: str) -> Any:

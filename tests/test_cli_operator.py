@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from issuer.cli import app
 from issuer.config import Settings
+from issuer.store import migrate
 from issuer.web.app import create_app
 from tests.conftest import NUCLEAR, RADIOLOGY
 
@@ -16,7 +17,7 @@ from tests.conftest import NUCLEAR, RADIOLOGY
 def test_db_upgrade_then_users_tokens_and_frameworks(
     runner: CliRunner, settings: Settings, tmp_path: Path
 ) -> None:
-    assert "revision 0005" in runner.invoke(app, ["db", "upgrade"]).output
+    assert f"revision {migrate.head_revision()}" in runner.invoke(app, ["db", "upgrade"]).output
     created = runner.invoke(
         app,
         [

@@ -27,7 +27,7 @@ from issuer.credentials import (
 from issuer.errors import AlreadyIssued, Conflict, InvalidInput, NotFound
 from issuer.jsonld.loader import load_document
 from issuer.proofs.data_integrity import add_proof
-from issuer.services import audit
+from issuer.services import audit, claims
 from issuer.services.catalog import achievement_record
 from issuer.services.identity import IssuerIdentity
 from issuer.services.roster import assigned_learner
@@ -120,6 +120,7 @@ def attest_level(
         valid_until=now + timedelta(days=validity) if validity else None,
     )
     record = _issue(session, issuer, award, now)
+    claims.send_claim(session, record, issuer.base_url, now=now)
     audit.record(session, supervisor, "level.attested", learner.email, achievement=achievement.url)
     audit.record(
         session,

@@ -1,22 +1,123 @@
-"""Outgoing mail. For now every message is written as an .eml file to the outbox directory
-(`ISSUER_DATA_DIR/outbox`, the development default); SMTP delivery with a queue and retries
-comes with the web app's e-mail work."""
+"""Outgoing mail: queued in the database inside the use case's transaction, delivered
+afterwards with retries and back-off, so a mail server that is down never blocks or rolls back
+what caused the message (an issuance). Delivery goes through SMTP (`ISSUER_SMTP_*`) or, by
+default in development, writes each message as an .eml file to `ISSUER_DATA_DIR/outbox/`.
+"""
 
 from __future__ import annotations
 
+import smtplib
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.files import write_atomic
+from issuer.store.db import transaction
+from issuer.store.models import OutboxMessage
+
+MAX_ATTEMPTS = 10
+FIRST_RETRY = timedelta(seconds=30)
 
 
-def write_outbox(outbox: Path, *, sender: str, to: str, subject: str, body: str) -> Path:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, to, subject
-    message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid()
-    message.set_content(body)
-    path = outbox / f"{uuid.uuid4()}.eml"
-    write_atomic(path, message.as_bytes(), mode=0o600)
-    return path
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDirectory:
+    """Development delivery: one .eml file per message."""
+
+    directory: Path
+
+    def send(self, message: EmailMessage) -> None:
+        write_atomic(self.directory / f"{uuid.uuid4()}.eml", message.as_bytes(), mode=0o600)
+
+
+@dataclass(frozen=True, slots=True)
+class Smtp:
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    timeout: float = 10.0
+
+    def send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as server:
+            if self.starttls:
+                server.starttls()
+            if self.username and self.password:
+                server.login(self.username, self.password)
+            server.send_message(message)
+
+
+def queue(
+    session: Session, *, to: str, subject: str, body: str, now: datetime | None = None
+) -> OutboxMessage:
+    """Queue a message in the caller's transaction; it is sent only if that transaction commits."""
+    now = now or datetime.now(UTC)
+    message = OutboxMessage(
+        recipient=to, subject=subject, body=body, created_at=now, next_attempt_at=now
+    )
+    session.add(message)
+    return message
+
+
+def deliver_due(
+    sessions: sessionmaker[Session],
+    transport: Transport,
+    *,
+    sender: str,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> int:
+    """Send what is due, one message per transaction; failures back off exponentially.
+
+    Returns how many were sent. Safe to run from several processes: each message is claimed
+    by moving its next attempt forward before it is sent.
+    """
+    now = now or datetime.now(UTC)
+    sent = 0
+    with transaction(sessions) as session:
+        due = list(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.attempts < MAX_ATTEMPTS,
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+        )
+    for message_id in due:
+        with transaction(sessions) as session:
+            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            if message is None or message.sent_at is not None or message.next_attempt_at > now:
+                continue
+            message.attempts += 1
+            try:
+                transport.send(_email(message, sender))
+            except (OSError, smtplib.SMTPException) as error:
+                message.last_error = f"{type(error).__name__}: {error}"[:500]
+                message.next_attempt_at = now + FIRST_RETRY * 2 ** (message.attempts - 1)
+                continue
+            message.sent_at, message.last_error = now, None
+            sent += 1
+    return sent
+
+
+def _email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"], email["To"], email["Subject"] = sender, message.recipient, message.subject
+    email["Date"], email["Message-ID"] = formatdate(localtime=False), make_msgid()
+    email.set_content(message.body)
+    return email

@@ -130,6 +130,7 @@ class Assignment(Base):
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
+    cohort: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -240,3 +241,31 @@ class Nonce(Base):
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """Mail queued in the same transaction as what caused it, delivered afterwards with
+    retries: a mail server that is down never blocks or rolls back an issuance."""
+
+    __tablename__ = "outbox_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ClaimToken(Base):
+    """A single-use sign-in link to a learner's credential page (stored hashed)."""
+
+    __tablename__ = "claim_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship(lazy="joined")

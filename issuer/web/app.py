@@ -30,6 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.creator_profile = settings.issuer_profile().to_json()
     app.state.engine = make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
+    app.state.mail_transport = settings.mail_transport()
     ring = KeyRing(settings.keys_dir)
     app.state.identity = (
         load_identity(

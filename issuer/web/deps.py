@@ -8,13 +8,13 @@ session's CSRF token (`X-CSRF-Token` header or `csrf_token` form field).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from issuer.errors import KeyMaterialError, NotAuthenticated, PermissionDenied
-from issuer.services import accounts
+from issuer.services import accounts, mail
 from issuer.services.awards import Issuer
 from issuer.services.fetching import Fetcher
 from issuer.store.db import transaction
@@ -119,3 +119,22 @@ def fetcher(request: Request) -> Fetcher:
 IssuerDep = Annotated[Issuer, Depends(require_issuer)]
 OptionalIssuerDep = Annotated[Issuer | None, Depends(optional_issuer)]
 FetcherDep = Annotated[Fetcher, Depends(fetcher)]
+
+
+def deliver_mail(app: Any) -> None:
+    """Background task after a response: send what is due (failures wait for the next run)."""
+    settings = app.state.settings
+    mail.deliver_due(app.state.sessions, app.state.mail_transport, sender=settings.mail_from)
+
+
+def set_session_cookie(response: Response, request: Request, cookie: str) -> None:
+    """The browser session cookie: HttpOnly, SameSite=Lax, Secure when served over https."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.base_url.startswith("https://"),
+        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+        path="/",
+    )

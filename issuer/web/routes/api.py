@@ -6,10 +6,19 @@ import json
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from issuer.services import accounts, audit, awards, catalog, roster, signoff
+from issuer.services import (
+    accounts,
+    audit,
+    awards,
+    catalog,
+    claims,
+    enrolment,
+    roster,
+    signoff,
+)
 from issuer.store.models import CredentialRecord, User
 from issuer.web.deps import (
     SESSION_COOKIE,
@@ -19,6 +28,8 @@ from issuer.web.deps import (
     LearnerDep,
     SessionDep,
     SupervisorDep,
+    deliver_mail,
+    set_session_cookie,
 )
 from issuer.web.schemas import (
     Attest,
@@ -69,15 +80,7 @@ def login(body: Login, request: Request, session: SessionDep) -> Response:
         return JSONResponse({"detail": "wrong email or password"}, status_code=401)
     cookie, csrf = accounts.open_session(session, user)
     response = JSONResponse({"csrf_token": csrf, "user": user_out(user).model_dump()})
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        httponly=True,
-        samesite="lax",
-        secure=request.app.state.settings.base_url.startswith("https://"),
-        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
-        path="/",
-    )
+    set_session_cookie(response, request, cookie)
     return response
 
 
@@ -151,6 +154,32 @@ def create_user(body: NewUser, session: SessionDep, user: CoordinatorDep) -> Use
     return user_out(created)
 
 
+@coordinator.post("/enrolments")
+async def enrol(
+    request: Request,
+    session: SessionDep,
+    user: CoordinatorDep,
+    dry_run: Annotated[bool, Query()] = True,
+) -> dict[str, Any]:
+    """Bulk enrolment from a CSV body (name, email, supervisor_email, framework[, cohort]).
+
+    `dry_run=true` (the default) reports each row and writes nothing; `dry_run=false` writes
+    the valid rows. Applying the same file again creates nothing new.
+    """
+    data = await request.body()
+    rows = enrolment.dry_run(session, data) if dry_run else enrolment.apply(session, data, user)
+    summary: dict[str, int] = {}
+    for row in rows:
+        summary[row.status] = summary.get(row.status, 0) + 1
+    return {
+        "applied": not dry_run,
+        "summary": summary,
+        "rows": [
+            {"row": r.row, "email": r.email, "status": r.status, "message": r.message} for r in rows
+        ],
+    }
+
+
 @coordinator.post("/assignments", status_code=201)
 def assign(body: NewAssignment, session: SessionDep, user: CoordinatorDep) -> dict[str, Any]:
     assignment = roster.assign(
@@ -210,6 +239,21 @@ def suspend(
 @coordinator.post("/credentials/{credential_id}/unsuspend")
 def unsuspend(credential_id: str, session: SessionDep, user: CoordinatorDep) -> dict[str, Any]:
     return credential_out(awards.suspend(session, user, credential_id, suspended=False))
+
+
+@coordinator.post("/credentials/{credential_id}/resend", status_code=202)
+def resend(
+    credential_id: str,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: CoordinatorDep,
+) -> dict[str, str]:
+    """Send the learner a new claim link (earlier ones stay valid until they expire)."""
+    record = awards.credential(session, credential_id)
+    claims.send_claim(session, record, request.app.state.settings.base_url, actor=user)
+    background.add_task(deliver_mail, request.app)
+    return {"status": "queued"}
 
 
 @coordinator.get("/audit")
@@ -301,12 +345,19 @@ def withdraw(
 
 @supervisor.post("/learners/{learner_id}/attestations", status_code=201)
 def attest(
-    learner_id: Id, body: Attest, session: SessionDep, user: SupervisorDep, issuer: IssuerDep
+    learner_id: Id,
+    body: Attest,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: SupervisorDep,
+    issuer: IssuerDep,
 ) -> dict[str, Any]:
     """Attest the whole level: every statement is confirmed; this issues the signed credential."""
     record = awards.attest_level(
         session, user, issuer, learner_id=learner_id, soc=body.soc, level=body.level
     )
+    background.add_task(deliver_mail, request.app)
     return {**credential_out(record), "credential": json.loads(record.document)}
 
 

@@ -9,12 +9,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
-from issuer.services import sharing
+from issuer.services import accounts, claims, sharing
 from issuer.services.sharing import CredentialView
-from issuer.web.deps import IssuerDep, LearnerDep, OptionalUser, SessionDep
+from issuer.web.deps import (
+    IssuerDep,
+    LearnerDep,
+    OptionalUser,
+    SessionDep,
+    set_session_cookie,
+)
 from issuer.web.negotiation import wants_json
 from issuer.web.routes.public import render_badge_svg
 from issuer.web.templating import render
@@ -132,3 +138,22 @@ def set_visibility(
     """The learner decides: the page is visible to anyone with the link, or to nobody else."""
     record = sharing.set_visibility(session, user, credential_id, body.public)
     return {"id": record.id, "public": record.public}
+
+
+@router.get("/claim/{token}", tags=["learner"])
+def claim_page(request: Request, token: str) -> Response:
+    """The link in the e-mail: a page with one button. A GET never uses the link up, because
+    mail scanners open links before people do."""
+    response = render(request, "credentials/claim.html", {"token": token})
+    response.headers.update(NOINDEX)
+    return response
+
+
+@router.post("/claim/{token}", tags=["learner"])
+def claim(request: Request, token: str, session: SessionDep) -> Response:
+    """Use the link once: sign the learner in and open their credential page."""
+    used = claims.redeem(session, token)
+    cookie, _ = accounts.open_session(session, used.user)
+    response = RedirectResponse(f"/credentials/{used.credential_id}", status_code=303)
+    set_session_cookie(response, request, cookie)
+    return response

@@ -8,14 +8,13 @@ from typing import Annotated, Any
 
 import qrcode
 import qrcode.image.svg
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import JSONResponse, Response
 
 from issuer.errors import InvalidInput
-from issuer.services import exchanges
+from issuer.services import exchanges, mail
 from issuer.services.exchanges import OAuthError
-from issuer.services.mail import write_outbox
-from issuer.web.deps import IssuerDep, LearnerDep, SessionDep
+from issuer.web.deps import IssuerDep, LearnerDep, SessionDep, deliver_mail
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
 
@@ -101,20 +100,24 @@ async def _json(request: Request) -> dict[str, Any]:
 
 @router.post("/api/me/credentials/{credential_id}/openid-offer", status_code=201, tags=["learner"])
 def start_openid(
-    credential_id: str, request: Request, session: SessionDep, user: LearnerDep, issuer: IssuerDep
+    credential_id: str,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: LearnerDep,
+    issuer: IssuerDep,
 ) -> dict[str, str]:
     """A credential offer by reference (QR / link); the transaction code goes by e-mail."""
     exchange, _, tx_code = exchanges.start_openid(session, user, credential_id)
-    settings = request.app.state.settings
-    write_outbox(
-        settings.data_dir / "outbox",
-        sender=settings.issuer_email or "badges@localhost",
+    mail.queue(
+        session,
         to=user.email,
         subject="Your code to add your badge to a wallet",
         body=(
             f"Enter this code when your wallet asks: {tx_code}\n\nIt works once, for 15 minutes.\n"
         ),
     )
+    background.add_task(deliver_mail, request.app)
     link = exchanges.offer_link(exchange, issuer)
     return {
         "credential_offer_uri": exchanges.offer_uri(exchange, issuer),

@@ -1,0 +1,179 @@
+"""Bulk enrolment from CSV: name, email, supervisor email, framework (SOC code), optional cohort.
+
+A dry run reports every row (valid, unchanged, duplicate, unknown supervisor, bad email, ...)
+before anything is written; applying writes only valid rows and is idempotent: the same file
+twice creates nothing new. Lookups are done in bulk, so 2,000 rows take one request.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.errors import InvalidInput
+from issuer.services import audit
+from issuer.services.accounts import EMAIL
+from issuer.store.models import Assignment, FrameworkRecord, Role, User
+
+COLUMNS = ("name", "email", "supervisor_email", "framework")
+MAX_ROWS = 10_000
+MAX_BYTES = 5_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RowReport:
+    row: int  # the line in the file, header = 1
+    email: str
+    # valid, unchanged, duplicate, bad email, missing name, unknown supervisor,
+    # not a supervisor, unknown framework
+    status: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    line: int
+    name: str
+    email: str
+    supervisor: str
+    soc: str
+    cohort: str | None
+
+
+def parse(data: bytes) -> list[_Row]:
+    """The rows of a CSV file; InvalidInput when it is not one we can read."""
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(f"the file is larger than {MAX_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"the file is not UTF-8 text (byte {error.start})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [column.strip().lower() for column in (reader.fieldnames or [])]
+    missing = [column for column in COLUMNS if column not in header]
+    if missing:
+        raise InvalidInput(
+            f"the header must name {', '.join(COLUMNS)} (and optionally cohort); "
+            f"missing {', '.join(missing)}"
+        )
+    reader.fieldnames = header
+    rows = []
+    try:
+        for number, raw in enumerate(reader, start=2):
+            if number - 1 > MAX_ROWS:
+                raise InvalidInput(f"more than {MAX_ROWS} rows")
+            value = {
+                k: (v or "").strip()
+                for k, v in raw.items()
+                if isinstance(k, str) and isinstance(v, str)
+            }
+            if not any(value.values()):
+                continue
+            rows.append(
+                _Row(
+                    number,
+                    value.get("name", ""),
+                    value.get("email", "").lower(),
+                    value.get("supervisor_email", "").lower(),
+                    value.get("framework", ""),
+                    value.get("cohort") or None,
+                )
+            )
+    except csv.Error as error:
+        raise InvalidInput(f"malformed CSV: {error}") from None
+    return rows
+
+
+def dry_run(session: Session, data: bytes) -> list[RowReport]:
+    return _plan(session, parse(data))[0]
+
+
+def apply(session: Session, data: bytes, actor: User) -> list[RowReport]:
+    """Write the valid rows (learners and assignments); returns the same report as a dry run."""
+    reports, valid = _plan(session, parse(data))
+    now = datetime.now(UTC)
+    users = {
+        u.email: u
+        for u in session.scalars(select(User).where(User.email.in_({r.email for r in valid})))
+    }
+    supervisors = {
+        u.email: u
+        for u in session.scalars(select(User).where(User.email.in_({r.supervisor for r in valid})))
+    }
+    frameworks = {f.soc: f for f in session.scalars(select(FrameworkRecord))}
+    for row in valid:
+        learner = users.get(row.email)
+        if learner is None:
+            learner = User(email=row.email, name=row.name, created_at=now)
+            session.add(learner)
+            users[row.email] = learner
+        if not learner.has_role("learner"):
+            learner.roles.append(Role(role="learner"))
+        session.flush()
+        session.add(
+            Assignment(
+                learner_id=learner.id,
+                supervisor_id=supervisors[row.supervisor].id,
+                framework_id=frameworks[row.soc].id,
+                cohort=row.cohort,
+                created_at=now,
+            )
+        )
+    if valid:
+        audit.record(session, actor, "enrolment.applied", f"{len(valid)} rows", rows=len(valid))
+    return reports
+
+
+def _plan(session: Session, rows: list[_Row]) -> tuple[list[RowReport], list[_Row]]:
+    emails = {r.email for r in rows} | {r.supervisor for r in rows}
+    known = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
+    frameworks = {f.soc: f for f in session.scalars(select(FrameworkRecord))}
+    existing = {
+        (learner, supervisor, framework)
+        for learner, supervisor, framework in session.execute(
+            select(Assignment.learner_id, Assignment.supervisor_id, Assignment.framework_id)
+        )
+    }
+    seen: set[tuple[str, str]] = set()
+    reports, valid = [], []
+    for row in rows:
+        status, message = _check(row, known, frameworks, existing, seen)
+        reports.append(RowReport(row.line, row.email, status, message))
+        if status == "valid":
+            valid.append(row)
+    return reports, valid
+
+
+def _check(
+    row: _Row,
+    known: dict[str, User],
+    frameworks: dict[str, FrameworkRecord],
+    existing: set[tuple[int, int, int]],
+    seen: set[tuple[str, str]],
+) -> tuple[str, str]:
+    if not row.name:
+        return "missing name", "the name is empty"
+    if not EMAIL.match(row.email):
+        return "bad email", f"{row.email!r} is not an email address"
+    if (row.email, row.soc) in seen:
+        return "duplicate", "the same learner and framework appear earlier in the file"
+    seen.add((row.email, row.soc))
+    supervisor = known.get(row.supervisor)
+    if supervisor is None:
+        return "unknown supervisor", f"no account {row.supervisor!r}"
+    if not supervisor.has_role("supervisor"):
+        return "not a supervisor", f"{row.supervisor} does not have the supervisor role"
+    if row.supervisor == row.email:
+        return "not a supervisor", "a learner cannot be their own supervisor"
+    framework = frameworks.get(row.soc)
+    if framework is None:
+        return "unknown framework", f"no framework {row.soc!r} has been imported"
+    learner = known.get(row.email)
+    if learner is not None and (learner.id, supervisor.id, framework.id) in existing:
+        return "unchanged", "already enrolled with this supervisor"
+    return "valid", "will be enrolled" if learner is None else "existing account, new assignment"

@@ -1,0 +1,77 @@
+"""Bulk enrolment from CSV: a dry run row by row, an idempotent apply, 2,000 rows at once."""
+
+from __future__ import annotations
+
+from tests.web.helpers import SOC, World, bearer
+
+HEADER = "name,email,supervisor_email,framework,cohort\n"
+
+
+def post(world: World, csv: str, dry_run: bool) -> dict:  # type: ignore[type-arg]
+    response = world.client.post(
+        "/api/enrolments",
+        params={"dry_run": str(dry_run).lower()},
+        content=csv.encode(),
+        headers={**bearer(world.coordinator), "content-type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_dry_run_reports_each_row_and_writes_nothing(world: World) -> None:
+    csv = HEADER + (
+        f"Ana Ruiz,ana@example.org,sam@example.org,{SOC},2026-A\n"
+        f"Ana Ruiz,ana@example.org,sam@example.org,{SOC},2026-A\n"
+        f"Bo Li,not-an-email,sam@example.org,{SOC},\n"
+        f"Cy Park,cy@example.org,nobody@example.org,{SOC},\n"
+        "Di Moss,di@example.org,sam@example.org,99-9999.99,\n"
+        f",ed@example.org,sam@example.org,{SOC},\n"
+        f"Lee Learner,lee@example.org,sam@example.org,{SOC},\n"
+        f"Fay Ng,fay@example.org,lee@example.org,{SOC},\n"
+    )
+    report = post(world, csv, dry_run=True)
+    assert [(r["row"], r["status"]) for r in report["rows"]] == [
+        (2, "valid"),
+        (3, "duplicate"),
+        (4, "bad email"),
+        (5, "unknown supervisor"),
+        (6, "unknown framework"),
+        (7, "missing name"),
+        (8, "unchanged"),
+        (9, "not a supervisor"),
+    ]
+    assert report["applied"] is False
+    learners = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor)).json()
+    assert [learner["email"] for learner in learners] == ["lee@example.org"]
+
+    applied = post(world, csv, dry_run=False)
+    assert applied["summary"]["valid"] == 1
+    learners = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor)).json()
+    assert sorted(learner["email"] for learner in learners) == [
+        "ana@example.org",
+        "lee@example.org",
+    ]
+    again = post(world, csv, dry_run=False)
+    assert "valid" not in again["summary"] and again["summary"]["unchanged"] == 2
+
+
+def test_unreadable_files_are_clear_errors(world: World) -> None:
+    for body, message in (
+        (b"\xff\xfe", "not UTF-8"),
+        (b"name,email\nx,y\n", "missing supervisor_email, framework"),
+    ):
+        response = world.client.post(
+            "/api/enrolments", content=body, headers=bearer(world.coordinator)
+        )
+        assert response.status_code == 422 and message in response.json()["detail"]
+
+
+def test_two_thousand_rows_in_one_request(world: World) -> None:
+    rows = "".join(
+        f"Learner {n},learner{n}@example.org,sam@example.org,{SOC},bulk\n" for n in range(2000)
+    )
+    applied = post(world, HEADER + rows, dry_run=False)
+    assert applied["summary"] == {"valid": 2000}
+    assert post(world, HEADER + rows, dry_run=True)["summary"] == {"unchanged": 2000}
+    learners = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor)).json()
+    assert len(learners) == 2001
