@@ -97,3 +97,7 @@ def learner(session: Session, learner_id: int) -> User:
     if user is None or not user.has_role("learner"):
         raise NotFound(f"no learner {learner_id}")
     return user
+
+
+def assignments_of(session: Session, learner: User) -> list[Assignment]:
+    return list(session.scalars(select(Assignment).where(Assignment.learner_id == learner.id)))

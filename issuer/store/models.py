@@ -132,6 +132,7 @@ class Assignment(Base):
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
     cohort: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    framework: Mapped[FrameworkRecord] = relationship(lazy="joined")
 
 
 class Confirmation(Base):

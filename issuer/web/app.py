@@ -13,7 +13,7 @@ from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
 from issuer.store.db import make_engine, session_factory
 from issuer.web import errors
-from issuer.web.routes import api, credentials, public, vc_api, verify, wallets
+from issuer.web.routes import api, credentials, pages, public, vc_api, verify, wallets
 from issuer.web.templating import make_templates
 
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(verify.router)
     app.include_router(credentials.router)
     app.include_router(wallets.router)
+    app.include_router(pages.router)
     app.include_router(public.router)
     return app
 

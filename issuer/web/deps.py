@@ -8,6 +8,7 @@ session's CSRF token (`X-CSRF-Token` header or `csrf_token` form field).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -138,3 +139,41 @@ def set_session_cookie(response: Response, request: Request, cookie: str) -> Non
         max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
         path="/",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A signed-in browser user and the CSRF token their forms must carry."""
+
+    user: User
+    csrf: str
+
+
+class SignInRequired(Exception):
+    """Raised for pages without a session: the app redirects to /login."""
+
+
+def page_user(request: Request, session: SessionDep) -> Page:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise SignInRequired
+    try:
+        user, csrf = accounts.session_user(session, cookie)
+    except NotAuthenticated:
+        raise SignInRequired from None
+    return Page(user, csrf)
+
+
+def page_role(name: str) -> Callable[[Page], Page]:
+    def require(page: Annotated[Page, Depends(page_user)]) -> Page:
+        if not page.user.has_role(name):
+            raise PermissionDenied(f"this page is for the {name} role")
+        return page
+
+    return require
+
+
+PageDep = Annotated[Page, Depends(page_user)]
+CoordinatorPage = Annotated[Page, Depends(page_role("coordinator"))]
+SupervisorPage = Annotated[Page, Depends(page_role("supervisor"))]
+LearnerPage = Annotated[Page, Depends(page_role("learner"))]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from issuer.errors import (
     Conflict,
@@ -14,6 +16,7 @@ from issuer.errors import (
     NotFound,
     PermissionDenied,
 )
+from issuer.web.deps import SignInRequired
 from issuer.web.templating import render
 
 STATUS = {
@@ -34,6 +37,10 @@ def status_for(error: IssuerError) -> int:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, error: SignInRequired) -> Response:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
     @app.exception_handler(IssuerError)
     async def issuer_error(request: Request, error: IssuerError) -> Response:
         status = status_for(error)

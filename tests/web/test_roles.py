@@ -80,6 +80,30 @@ ACCESS = {
     ("GET", "/credentials/{credential_id}/certificate.pdf"): PUBLIC,
     ("GET", "/credentials/{credential_id}/preview.png"): PUBLIC,
 }
+PAGES = {
+    ("GET", "/coordinator"): "coordinator",
+    ("POST", "/coordinator/frameworks"): "coordinator",
+    ("POST", "/coordinator/people"): "coordinator",
+    ("POST", "/coordinator/assignments"): "coordinator",
+    ("POST", "/coordinator/enrolment"): "coordinator",
+    ("GET", "/coordinator/learners/{learner_id}"): "coordinator",
+    ("GET", "/coordinator/credentials"): "coordinator",
+    ("POST", "/coordinator/credentials/{credential_id}/revoke"): "coordinator",
+    ("POST", "/coordinator/credentials/{credential_id}/resend"): "coordinator",
+    ("GET", "/coordinator/audit"): "coordinator",
+    ("GET", "/supervisor"): "supervisor",
+    ("GET", "/supervisor/learners/{learner_id}/{soc}/{level}"): "supervisor",
+    ("POST", "/supervisor/learners/{learner_id}/{soc}/{level}/confirm"): "supervisor",
+    ("POST", "/supervisor/learners/{learner_id}/{soc}/{level}/withdraw"): "supervisor",
+    ("POST", "/supervisor/learners/{learner_id}/{soc}/{level}/attest"): "supervisor",
+    ("GET", "/learner"): "learner",
+    ("GET", "/account/password"): ANY_USER,
+    ("POST", "/account/password"): ANY_USER,
+}
+# Pages for browsers: without a session they redirect to /login; with one, roles apply.
+ACCESS.update(
+    {("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): ANY_USER}
+)
 ROLES = ("coordinator", "supervisor", "learner")
 SAMPLE = {
     "soc": "29-2034.00",
@@ -121,14 +145,53 @@ def routes(client: TestClient) -> list[tuple[str, str]]:
 
 def test_every_route_is_in_the_matrix(setup: tuple[TestClient, dict[str, str]]) -> None:
     client, _ = setup
-    assert set(routes(client)) == set(ACCESS)
+    assert set(routes(client)) == set(ACCESS) | set(PAGES)
 
 
-def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:
+@pytest.mark.parametrize("who", [None, *ROLES])
+def test_page_matrix(setup: tuple[TestClient, dict[str, str]], who: str | None) -> None:
+    """Pages authenticate by the session cookie; bearer tokens do not open them."""
+    client, _ = setup
+    sessions = _sessions(client)
+    for (method, path), allowed in PAGES.items():
+        client.cookies.clear()
+        headers = {}
+        if who:
+            client.cookies.set("issuer_session", sessions[who][0])
+            headers = {"x-csrf-token": sessions[who][1]}
+        status = call(client, method, path, headers, follow=False)
+        if who is None:
+            assert status == 303, (who, method, path, status)
+        elif allowed in (ANY_USER, who):
+            assert status not in (401, 403), (who, method, path, status)
+        else:
+            assert status == 403, (who, method, path, status)
+    client.cookies.clear()
+
+
+def _sessions(client: TestClient) -> dict[str, tuple[str, str]]:
+    found = {}
+    for role in ROLES:
+        response = client.post(
+            "/api/login", json={"email": f"{role}@example.org", "password": "correct horse battery"}
+        )
+        found[role] = (response.cookies["issuer_session"], response.json()["csrf_token"])
+    client.cookies.clear()
+    return found
+
+
+def call(
+    client: TestClient, method: str, path: str, headers: dict[str, str], follow: bool = True
+) -> int:
     url = re.sub(r"\{(\w+)\}", lambda m: SAMPLE[m.group(1)], path)
     query = {"soc": "29-2034.00"}
     return client.request(
-        method, url, params=query, headers={"accept": "application/json", **headers}, json={}
+        method,
+        url,
+        params=query,
+        headers={"accept": "application/json", **headers},
+        json={},
+        follow_redirects=follow,
     ).status_code
 
 

@@ -1,0 +1,486 @@
+"""The pages people use: sign-in, and the coordinator's, supervisor's and learner's screens.
+
+Server-rendered, working without JavaScript. Every form carries the session's CSRF token
+(checked by `current_user`); a state change answers with a redirect (POST/redirect/GET).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from issuer.credentials import METHODS
+from issuer.errors import Conflict, InvalidInput, IssuerError
+from issuer.services import (
+    accounts,
+    audit,
+    awards,
+    catalog,
+    claims,
+    dashboard,
+    enrolment,
+    roster,
+    signoff,
+)
+from issuer.web.deps import (
+    SESSION_COOKIE,
+    CoordinatorPage,
+    CurrentUser,
+    IssuerDep,
+    LearnerPage,
+    PageDep,
+    SessionDep,
+    SupervisorPage,
+    deliver_mail,
+    set_session_cookie,
+)
+from issuer.web.errors import status_for
+from issuer.web.templating import render
+
+router = APIRouter(include_in_schema=True, tags=["pages"])
+HOME = {"coordinator": "/coordinator", "supervisor": "/supervisor", "learner": "/learner"}
+Text = Annotated[str, Form(max_length=2000)]
+
+
+def back(path: str, message: str = "") -> Response:
+    target = f"{path}?done={message}" if message else path
+    return RedirectResponse(target, status_code=303)
+
+
+def home_of(roles: list[str]) -> str:
+    return next((HOME[r] for r in ("coordinator", "supervisor", "learner") if r in roles), "/")
+
+
+# ── sign-in ──
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "") -> Response:
+    return render(request, "pages/login.html", {"next": next if next.startswith("/") else ""})
+
+
+@router.post("/login")
+def login(
+    request: Request, session: SessionDep, email: Text, password: Text, next: Text = ""
+) -> Response:
+    user = accounts.authenticate(session, email, password)
+    if user is None:
+        return render(
+            request,
+            "pages/login.html",
+            {"next": next, "error": "Wrong email or password.", "email": email},
+            status_code=401,
+        )
+    cookie, _ = accounts.open_session(session, user)
+    target = (
+        next
+        if next.startswith("/") and not next.startswith("//")
+        else home_of([r.role for r in user.roles])
+    )
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, request, cookie)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    accounts.close_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account/password")
+def password_form(request: Request, page: PageDep) -> Response:
+    return render(request, "pages/password.html", {"page": page})
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    page: PageDep,
+    user: CurrentUser,
+    current: Text,
+    new: Text,
+) -> Response:
+    if accounts.authenticate(session, user.email, current) is None:
+        return render(
+            request,
+            "pages/password.html",
+            {"page": page, "error": "The current password is wrong."},
+            status_code=422,
+        )
+    try:
+        accounts.set_password(user, new)
+    except InvalidInput as error:
+        return render(
+            request, "pages/password.html", {"page": page, "error": str(error)}, status_code=422
+        )
+    return back("/account/password", "changed")
+
+
+# ── coordinator ──
+
+
+def _home(session: SessionDep, page: CoordinatorPage) -> dict[str, object]:
+    return {
+        "page": page,
+        "figures": dashboard.dashboard(session),
+        "frameworks": catalog.stored_catalog(session).frameworks(),
+        "learners": dashboard.people(session, "learner"),
+        "supervisors": dashboard.people(session, "supervisor"),
+        "expiring": awards.expiring(session, within=timedelta(days=30)),
+    }
+
+
+@router.get("/coordinator")
+def coordinator_home(
+    request: Request, session: SessionDep, page: CoordinatorPage, done: str = ""
+) -> Response:
+    return render(request, "pages/coordinator/home.html", {**_home(session, page), "done": done})
+
+
+@router.post("/coordinator/frameworks")
+async def upload_framework(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    settings = request.app.state.settings
+    data = await file.read(1_000_001)
+    try:
+        with session.begin_nested():
+            catalog.import_framework(
+                session,
+                data,
+                file.filename or "upload",
+                base_url=settings.base_url,
+                creator=settings.issuer_profile(),
+                language=settings.language,
+                actor=user,
+            )
+    except IssuerError as error:
+        return _with_error(
+            request, session, page, f"The framework was not imported. {error}", status_for(error)
+        )
+    return back("/coordinator", "framework imported")
+
+
+@router.post("/coordinator/people")
+def add_person(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    user: CurrentUser,
+    name: Text,
+    email: Text,
+    role: Text,
+) -> Response:
+    try:
+        with session.begin_nested():
+            accounts.create_user(session, email=email, name=name, roles=[role], actor=user)
+    except IssuerError as error:
+        return _with_error(request, session, page, str(error), status_for(error))
+    return back("/coordinator", f"{role} added")
+
+
+@router.post("/coordinator/assignments")
+def add_assignment(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    user: CurrentUser,
+    learner_email: Text,
+    supervisor_email: Text,
+    soc: Text,
+) -> Response:
+    try:
+        with session.begin_nested():
+            roster.assign(
+                session,
+                user,
+                learner_email=learner_email,
+                supervisor_email=supervisor_email,
+                soc=soc,
+            )
+    except IssuerError as error:
+        return _with_error(request, session, page, str(error), status_for(error))
+    return back("/coordinator", "supervisor assigned")
+
+
+def _with_error(
+    request: Request, session: SessionDep, page: CoordinatorPage, message: str, status: int
+) -> Response:
+    """The dashboard again with the error shown in place (the failed step's savepoint is gone)."""
+    context = {**_home(session, page), "done": "", "error": message}
+    return render(request, "pages/coordinator/home.html", context, status_code=status)
+
+
+@router.post("/coordinator/enrolment")
+async def enrol(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    user: CurrentUser,
+    file: Annotated[UploadFile | None, File()] = None,
+    content: Annotated[str, Form(max_length=6_000_000)] = "",
+    apply: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Upload → dry-run report; the report's "Enrol" button sends the same file back to apply."""
+    data = (
+        await file.read(enrolment.MAX_BYTES + 1)
+        if file is not None and file.filename
+        else content.encode()
+    )
+    try:
+        with session.begin_nested():
+            rows = (
+                enrolment.apply(session, data, user) if apply else enrolment.dry_run(session, data)
+            )
+    except IssuerError as error:
+        return _with_error(request, session, page, str(error), status_for(error))
+    valid = sum(1 for row in rows if row.status == "valid")
+    return render(
+        request,
+        "pages/coordinator/enrolment.html",
+        {
+            "page": page,
+            "rows": rows,
+            "applied": bool(apply),
+            "valid": valid,
+            "content": data.decode("utf-8-sig", "replace"),
+        },
+    )
+
+
+@router.get("/coordinator/learners/{learner_id}")
+def learner_matrix(
+    request: Request, session: SessionDep, page: CoordinatorPage, learner_id: int, soc: str
+) -> Response:
+    learner = roster.learner(session, learner_id)
+    return render(
+        request,
+        "pages/progress.html",
+        {
+            "page": page,
+            "learner": learner,
+            "soc": soc,
+            "levels": signoff.progress(session, learner_id, soc),
+        },
+    )
+
+
+@router.get("/coordinator/credentials")
+def credentials_page(
+    request: Request, session: SessionDep, page: CoordinatorPage, done: str = ""
+) -> Response:
+    return render(
+        request,
+        "pages/coordinator/credentials.html",
+        {"page": page, "done": done, "credentials": awards.credentials(session)},
+    )
+
+
+@router.post("/coordinator/credentials/{credential_id}/revoke")
+def revoke(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    user: CurrentUser,
+    credential_id: str,
+    reason: Text = "",
+) -> Response:
+    try:
+        awards.revoke(session, user, credential_id, reason)
+    except InvalidInput as error:
+        return render(
+            request,
+            "pages/coordinator/credentials.html",
+            {
+                "page": page,
+                "credentials": awards.credentials(session),
+                "error": str(error),
+                "done": "",
+            },
+            status_code=422,
+        )
+    return back("/coordinator/credentials", "revoked")
+
+
+@router.post("/coordinator/credentials/{credential_id}/resend")
+def resend(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    page: CoordinatorPage,
+    user: CurrentUser,
+    credential_id: str,
+) -> Response:
+    claims.send_claim(
+        session,
+        awards.credential(session, credential_id),
+        request.app.state.settings.base_url,
+        actor=user,
+    )
+    background.add_task(deliver_mail, request.app)
+    return back("/coordinator/credentials", "claim link re-sent")
+
+
+@router.get("/coordinator/audit")
+def audit_page(
+    request: Request, session: SessionDep, page: CoordinatorPage, action: str = ""
+) -> Response:
+    return render(
+        request,
+        "pages/coordinator/audit.html",
+        {
+            "page": page,
+            "action": action,
+            "actions": audit.ACTIONS,
+            "events": audit.events(session, action=action or None),
+        },
+    )
+
+
+# ── supervisor ──
+
+
+@router.get("/supervisor")
+def supervisor_home(request: Request, session: SessionDep, page: SupervisorPage) -> Response:
+    rows = [
+        (a, signoff.progress(session, a.learner.id, a.framework.soc))
+        for a in roster.learners_of(session, page.user)
+    ]
+    return render(request, "pages/supervisor/home.html", {"page": page, "rows": rows})
+
+
+@router.get("/supervisor/learners/{learner_id}/{soc}/{level}")
+def checklist(
+    request: Request,
+    session: SessionDep,
+    page: SupervisorPage,
+    learner_id: int,
+    soc: str,
+    level: str,
+    done: str = "",
+    error: str = "",
+) -> Response:
+    learner = roster.assigned_learner(session, page.user, learner_id, soc)
+    levels = {lp.level: lp for lp in signoff.progress(session, learner_id, soc)}
+    if level not in levels:
+        raise InvalidInput(f"no level {level!r} in framework {soc}")
+    return render(
+        request,
+        "pages/supervisor/checklist.html",
+        {
+            "page": page,
+            "learner": learner,
+            "soc": soc,
+            "level": levels[level],
+            "done": done,
+            "error": error,
+            "today": date.today().isoformat(),
+            "methods": METHODS,
+        },
+    )
+
+
+@router.post("/supervisor/learners/{learner_id}/{soc}/{level}/confirm")
+def confirm(
+    session: SessionDep,
+    page: SupervisorPage,
+    user: CurrentUser,
+    learner_id: int,
+    soc: str,
+    level: str,
+    statement: Annotated[int, Form(ge=1, le=1000)],
+    observed_on: Annotated[date, Form()],
+    method: Text,
+    setting: Text,
+    note: Text = "",
+) -> Response:
+    path = f"/supervisor/learners/{learner_id}/{soc}/{level}"
+    try:
+        signoff.confirm_statement(
+            session,
+            user,
+            learner_id=learner_id,
+            soc=soc,
+            level=level,
+            statement=statement,
+            observed_on=observed_on,
+            method=method,
+            setting=setting,
+            note=note,
+        )
+    except (InvalidInput, Conflict) as error:
+        return RedirectResponse(f"{path}?error={str(error)[:300]}", status_code=303)
+    return back(path, f"statement {statement} confirmed")
+
+
+@router.post("/supervisor/learners/{learner_id}/{soc}/{level}/withdraw")
+def withdraw(
+    session: SessionDep,
+    page: SupervisorPage,
+    user: CurrentUser,
+    learner_id: int,
+    soc: str,
+    level: str,
+    statement: Annotated[int, Form(ge=1, le=1000)],
+) -> Response:
+    signoff.withdraw_confirmation(
+        session, user, learner_id=learner_id, soc=soc, level=level, statement=statement
+    )
+    return back(
+        f"/supervisor/learners/{learner_id}/{soc}/{level}", f"statement {statement} withdrawn"
+    )
+
+
+@router.post("/supervisor/learners/{learner_id}/{soc}/{level}/attest")
+def attest(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    page: SupervisorPage,
+    user: CurrentUser,
+    issuer: IssuerDep,
+    learner_id: int,
+    soc: str,
+    level: str,
+) -> Response:
+    path = f"/supervisor/learners/{learner_id}/{soc}/{level}"
+    try:
+        awards.attest_level(session, user, issuer, learner_id=learner_id, soc=soc, level=level)
+    except (InvalidInput, Conflict) as error:
+        return RedirectResponse(f"{path}?error={str(error)[:300]}", status_code=303)
+    background.add_task(deliver_mail, request.app)
+    return back(path, "level attested: the credential is issued")
+
+
+# ── learner ──
+
+
+@router.get("/learner")
+def learner_home(request: Request, session: SessionDep, page: LearnerPage) -> Response:
+    frameworks = {a.framework.soc for a in roster.assignments_of(session, page.user)}
+    progress = {soc: signoff.progress(session, page.user.id, soc) for soc in sorted(frameworks)}
+    return render(
+        request,
+        "pages/learner/home.html",
+        {
+            "page": page,
+            "progress": progress,
+            "credentials": awards.credentials(session, learner_id=page.user.id),
+            "names": {
+                r.id: json.loads(r.document)["name"]
+                for r in awards.credentials(session, learner_id=page.user.id)
+            },
+        },
+    )
