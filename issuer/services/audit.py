@@ -21,6 +21,12 @@ ACTIONS = (
     "framework.imported",
     "user.created",
     "assignment.created",
+    "credential.suspended",
+    "credential.unsuspended",
+    "credential.bound",
+    "credential.visibility",
+    "claim.resent",
+    "enrolment.applied",
 )
 
 
@@ -47,8 +53,15 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
-def events(session: Session, *, action: str | None = None, limit: int = 200) -> list[AuditEntry]:
-    """Newest first, optionally one kind of action."""
+def events(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    limit: int = 200,
+) -> list[AuditEntry]:
+    """Newest first; optionally one kind of action, one actor (email), a subject's text."""
     query = (
         select(AuditEvent, User.email)
         .outerjoin(User, User.id == AuditEvent.actor_id)
@@ -57,6 +70,10 @@ def events(session: Session, *, action: str | None = None, limit: int = 200) -> 
     )
     if action:
         query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(User.email == actor.strip().lower())
+    if subject:
+        query = query.where(AuditEvent.subject.contains(subject.strip()))
     return [
         AuditEntry(event.at, email, event.action, event.subject, event.detail)
         for event, email in session.execute(query)

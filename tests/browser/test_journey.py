@@ -168,6 +168,8 @@ def test_the_whole_journey(server: tuple[str, Settings], tmp_path: Path) -> None
         # Coordinator, on a desktop.
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         desk = Checked(page, "coordinator")
+        page.goto(f"{base}/login")
+        desk.check("login")
         login(page, base, "coord@example.org")
         assert page.url.endswith("/coordinator")
         desk.check("dashboard")
@@ -226,5 +228,31 @@ def test_the_whole_journey(server: tuple[str, Settings], tmp_path: Path) -> None
         own.check("credential")
         learner.goto(f"{base}/learner")
         own.check("progress")
+
+        # Back to the coordinator: what was issued, who did what, the learner's matrix.
+        page.goto(f"{base}/coordinator/credentials")
+        assert "Imaging Assistants: Emerging" in page.content()
+        desk.check("credentials")
+        page.goto(f"{base}/coordinator/audit?actor=sam@example.org")
+        events = page.inner_text("tbody")
+        assert "level.attested" in events and "confirmation.created" in events
+        assert "framework.imported" not in events  # the coordinator did that, not Sam
+        desk.check("audit")
+        page.goto(f"{base}/coordinator")
+        page.get_by_role("link", name="29-9999.00").first.click()
+        assert "10 of 10 confirmed" in page.content()
+        desk.check("progress-matrix")
+        page.goto(f"{base}/account/password")
+        desk.check("password")
+
+        # Anyone: the public pages and the verifier.
+        visitor = browser.new_context(viewport={"width": 375, "height": 812}).new_page()
+        public = Checked(visitor, "public")
+        visitor.goto(f"{base}/")
+        public.check("achievements")
+        visitor.goto(f"{base}/achievements/29-9999.00/emerging")
+        public.check("achievement")
+        visitor.goto(f"{base}/verify")
+        public.check("verify-form")
         browser.close()
-    assert len(list(ARTIFACTS.glob("*.png"))) == 11  # one per page checked above
+    assert len(list(ARTIFACTS.glob("*.png"))) == 19  # one per page checked above

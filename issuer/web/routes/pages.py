@@ -335,7 +335,12 @@ def resend(
 
 @router.get("/coordinator/audit")
 def audit_page(
-    request: Request, session: SessionDep, page: CoordinatorPage, action: str = ""
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    action: str = "",
+    actor: str = "",
+    subject: str = "",
 ) -> Response:
     return render(
         request,
@@ -344,7 +349,11 @@ def audit_page(
             "page": page,
             "action": action,
             "actions": audit.ACTIONS,
-            "events": audit.events(session, action=action or None),
+            "actor": actor,
+            "subject": subject,
+            "events": audit.events(
+                session, action=action or None, actor=actor or None, subject=subject or None
+            ),
         },
     )
 
