@@ -30,7 +30,7 @@ def conformance_problems(credential: JsonObject) -> list[str]:
     """Plain-language problems; empty when the credential conforms (or is not an Open Badge)."""
     types = credential.get("type", [])
     types = types if isinstance(types, list) else [types]
-    if not OB_TYPES.intersection(types):
+    if not OB_TYPES.intersection(t for t in types if isinstance(t, str)):
         return []
     problems = []
     contexts = credential.get("@context", [])

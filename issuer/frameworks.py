@@ -113,6 +113,9 @@ def _decode(data: bytes, source: str) -> Any:
         raise FrameworkInvalid(source, "$", f"duplicate key {error.args[0]!r}") from error
     except RecursionError as error:
         raise FrameworkInvalid(source, "$", "JSON nested too deeply") from error
+    except ValueError as error:
+        # e.g. an integer of more than 4,300 digits, which Python refuses to convert
+        raise FrameworkInvalid(source, "$", f"unreadable value: {error}") from error
 
 
 class _DuplicateKey(ValueError):

@@ -22,7 +22,7 @@ import pyld.nquads
 import pyoxigraph
 from pyld import jsonld
 
-from issuer.errors import ContextNotBundled, JsonLdInvalid
+from issuer.errors import ContextNotBundled, IssuerError, JsonLdInvalid
 from issuer.jsonld.loader import load_document
 from issuer.types import DocumentLoader, JsonObject
 
@@ -51,6 +51,19 @@ pyld.nquads.escape = rdfc_escape
 class JsonLdTimeLimit(JsonLdInvalid):
     """JSON-LD processing of untrusted input ran past its time limit."""
 
+
+# pyld answers malformed input not only with JsonLdError but with whatever its code trips
+# over (ValueError for a bad base IRI, TypeError or KeyError for odd shapes, RecursionError):
+# for untrusted documents all of these mean "not valid JSON-LD".
+PYLD_FAILURES = (
+    jsonld.JsonLdError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+)
 
 _deadline = threading.local()
 
@@ -142,7 +155,9 @@ def canonize_reference(document: JsonObject, loader: DocumentLoader = load_docum
     }
     try:
         nquads: str = jsonld.normalize(document, options)
-    except jsonld.JsonLdError as error:
+    except IssuerError:
+        raise
+    except PYLD_FAILURES as error:
         raise _jsonld_error(error) from error
     return nquads
 
@@ -159,7 +174,9 @@ def expand(
             {"documentLoader": loader, "base": None},
             on_property_dropped=on_property_dropped or (lambda _: None),
         )
-    except jsonld.JsonLdError as error:
+    except IssuerError:
+        raise
+    except PYLD_FAILURES as error:
         raise _jsonld_error(error) from error
     return expanded
 
@@ -186,7 +203,7 @@ def canonize_expanded(expanded: list[Any]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _jsonld_error(error: jsonld.JsonLdError) -> Exception:
+def _jsonld_error(error: BaseException) -> Exception:
     """Our own error for a pyld failure: ours (a bundled-context miss, the time limit) if that
     was the cause."""
     cause: BaseException | None = error

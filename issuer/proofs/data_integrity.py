@@ -104,8 +104,10 @@ def verify_proof(
         _verify_one(unsecured, canonical, proof, resolve, loader, expected_purpose)
         for proof in (proofs if isinstance(proofs, list) else [proofs])
     ]
+    if not results:
+        return ProofResult(False, "the document has an empty list of proofs")
     failed = [result for result in results if not result.verified]
-    return failed[0] if failed or not results else results[0]
+    return failed[0] if failed else results[0]
 
 
 def _verify_one(
