@@ -43,6 +43,9 @@ class Settings:
     port: int = 8000
     allow_private_fetch: bool = False
     suspension: bool = False
+    # Requests per minute per client address (0 turns the limit off).
+    login_rate_limit: int = 10
+    verify_rate_limit: int = 60
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

@@ -8,6 +8,7 @@
     │   └── ContextNotBundled   a JSON-LD context URL we do not ship (we never fetch contexts)
     ├── NotFound
     ├── NotAuthenticated        no or bad credentials (HTTP 401)
+    ├── RateLimited             too many attempts from one client (HTTP 429)
     ├── PermissionDenied
     │   └── SelfConfirmation    a supervisor acting on their own record
     ├── Conflict
@@ -72,6 +73,14 @@ class NotFound(IssuerError):
 
 class NotAuthenticated(IssuerError):
     """No valid sign-in or token; says nothing about whether the account exists."""
+
+
+class RateLimited(IssuerError):
+    """Too many requests of one kind from one client; `retry_after` is in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many attempts; try again in {retry_after} seconds")
 
 
 class PermissionDenied(IssuerError):

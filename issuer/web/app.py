@@ -13,6 +13,7 @@ from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
 from issuer.store.db import make_engine, session_factory
 from issuer.web import errors
+from issuer.web.ratelimit import RateLimiter
 from issuer.web.routes import api, credentials, pages, public, vc_api, verify, wallets
 from issuer.web.templating import make_templates
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.mail_transport = settings.mail_transport()
+    app.state.rate_limiter = RateLimiter()
     ring = KeyRing(settings.keys_dir)
     app.state.identity = (
         load_identity(

@@ -15,6 +15,7 @@ from issuer.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    RateLimited,
 )
 from issuer.web.deps import SignInRequired
 from issuer.web.templating import render
@@ -22,6 +23,7 @@ from issuer.web.templating import render
 STATUS = {
     NotFound: 404,
     NotAuthenticated: 401,
+    RateLimited: 429,
     PermissionDenied: 403,
     Conflict: 409,
     InvalidInput: 422,
@@ -44,6 +46,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IssuerError)
     async def issuer_error(request: Request, error: IssuerError) -> Response:
         status = status_for(error)
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else {}
         if "text/html" in request.headers.get("accept", ""):
-            return render(request, "error.html", {"status": status, "message": str(error)}, status)
-        return JSONResponse({"detail": str(error)}, status_code=status)
+            page = render(request, "error.html", {"status": status, "message": str(error)}, status)
+            page.headers.update(headers)
+            return page
+        return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)

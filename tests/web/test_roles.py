@@ -125,6 +125,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         data_dir=directory,
         keys_dir=directory / "keys",
         database_url=f"sqlite:///{directory / 'r.db'}",
+        login_rate_limit=0,  # the matrix signs in a dozen times a minute
     )
     prepare_database(settings)
     KeyRing(settings.keys_dir).generate(None, dev=True)

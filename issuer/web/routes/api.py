@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from issuer.services import (
@@ -31,6 +31,7 @@ from issuer.web.deps import (
     deliver_mail,
     set_session_cookie,
 )
+from issuer.web.ratelimit import limited
 from issuer.web.schemas import (
     Attest,
     Confirm,
@@ -71,7 +72,7 @@ def credential_out(record: CredentialRecord) -> dict[str, Any]:
     }
 
 
-@auth.post("/login")
+@auth.post("/login", dependencies=[Depends(limited("login", "login_rate_limit"))])
 def login(body: Login, request: Request, session: SessionDep) -> Response:
     """Sign in: sets an HttpOnly, SameSite session cookie and returns the CSRF token."""
     user = accounts.authenticate(session, body.email, body.password)

@@ -10,7 +10,7 @@ import json
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from issuer.credentials import METHODS
@@ -39,6 +39,7 @@ from issuer.web.deps import (
     set_session_cookie,
 )
 from issuer.web.errors import status_for
+from issuer.web.ratelimit import limited
 from issuer.web.templating import render
 
 router = APIRouter(include_in_schema=True, tags=["pages"])
@@ -63,7 +64,7 @@ def login_form(request: Request, next: str = "") -> Response:
     return render(request, "pages/login.html", {"next": next if next.startswith("/") else ""})
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(limited("login", "login_rate_limit"))])
 def login(
     request: Request, session: SessionDep, email: Text, password: Text, next: Text = ""
 ) -> Response:

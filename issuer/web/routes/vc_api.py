@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from issuer.errors import InvalidInput
@@ -21,9 +21,11 @@ from issuer.web.deps import (
     OptionalIssuerDep,
     SessionDep,
 )
+from issuer.web.ratelimit import limited
 from issuer.web.schemas import IssueRequest, VerifyCredentialRequest, VerifyPresentationRequest
 
 router = APIRouter(tags=["VC-API"])
+VERIFY_LIMIT = Depends(limited("verify", "verify_rate_limit"))
 
 
 @router.post("/credentials/issue", status_code=201)
@@ -36,7 +38,7 @@ def issue(body: IssueRequest, user: CoordinatorDep, issuer: IssuerDep) -> JSONRe
     return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
 
-@router.post("/credentials/verify")
+@router.post("/credentials/verify", dependencies=[VERIFY_LIMIT])
 def verify_credential_api(
     body: VerifyCredentialRequest,
     session: SessionDep,
@@ -50,7 +52,7 @@ def verify_credential_api(
     return JSONResponse(report.to_json(), status_code=200 if report.verified else 400)
 
 
-@router.post("/presentations/verify")
+@router.post("/presentations/verify", dependencies=[VERIFY_LIMIT])
 def verify_presentation_api(
     body: VerifyPresentationRequest,
     session: SessionDep,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from issuer.dids import did_web_url
 from issuer.errors import InvalidInput
 from issuer.services.verifying import MAX_INPUT_BYTES, verify_input
 from issuer.web.deps import SessionDep, fetcher, optional_issuer
+from issuer.web.ratelimit import limited
 from issuer.web.templating import render
 
 router = APIRouter(tags=["verify"])
@@ -24,7 +25,7 @@ def verify_form(request: Request, session: SessionDep, url: str | None = None) -
     return render(request, "verify/form.html", {"max_bytes": MAX_INPUT_BYTES})
 
 
-@router.post("/verify")
+@router.post("/verify", dependencies=[Depends(limited("verify", "verify_rate_limit"))])
 async def verify_submitted(
     request: Request,
     session: SessionDep,
