@@ -419,8 +419,9 @@ def read_json(path: Path) -> dict[str, object]:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default ISSUER_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default ISSUER_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="App processes.")] = 1,
 ) -> None:
-    """Serve the issuer's web app and API."""
+    """Serve the issuer's web app and API (several stateless processes share the database)."""
     import uvicorn
 
     config = settings()
@@ -430,4 +431,6 @@ def serve(
         factory=True,
         host=host or config.host,
         port=port or config.port,
+        workers=workers,
+        log_level="warning",
     )

@@ -33,6 +33,11 @@ def status_list(session: Session, purpose: str) -> StatusList:
     return StatusList.with_set(indexes, STATUS_LIST_SIZE)
 
 
+# Signed lists by (key, URL, bits): the list is re-signed only when a bit changes, so a
+# revocation still shows on the very next request while verifications stop paying a signature.
+_signed_lists: dict[tuple[str, str, str], JsonObject] = {}
+
+
 def published_list(
     session: Session, issuer: Issuer, list_id: int, now: datetime | None = None
 ) -> JsonObject:
@@ -41,20 +46,29 @@ def published_list(
     if purpose is None:
         raise NotFound(f"no status list {list_id}")
     now = now or datetime.now(UTC)
+    bits = status_list(session, purpose)
+    key = (issuer.identity.verification_method, issuer.status_list_url(list_id), bits.encode())
+    cached = _signed_lists.get(key)
+    if cached is not None:
+        return cached
     unsigned = status_list_credential(
         list_url=issuer.status_list_url(list_id),
         issuer=issuer.identity.did,
         purpose=purpose,
-        status_list=status_list(session, purpose),
+        status_list=bits,
         valid_from=now,
     )
-    return add_proof(
+    signed = add_proof(
         unsigned,
         key=issuer.identity.key,
         verification_method=issuer.identity.verification_method,
         created=now,
         loader=load_document,
     )
+    if len(_signed_lists) > 64:
+        _signed_lists.clear()
+    _signed_lists[key] = signed
+    return signed
 
 
 def make_fetch(session: Session | None, issuer: Issuer | None, fetcher: Fetcher) -> Fetch:

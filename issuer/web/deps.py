@@ -7,11 +7,13 @@ session's CSRF token (`X-CSRF-Token` header or `csrf_token` form field).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from issuer.errors import KeyMaterialError, NotAuthenticated, PermissionDenied
@@ -122,10 +124,21 @@ OptionalIssuerDep = Annotated[Issuer | None, Depends(optional_issuer)]
 FetcherDep = Annotated[Fetcher, Depends(fetcher)]
 
 
+_delivering = threading.Lock()
+
+
 def deliver_mail(app: Any) -> None:
-    """Background task after a response: send what is due (failures wait for the next run)."""
-    settings = app.state.settings
-    mail.deliver_due(app.state.sessions, app.state.mail_transport, sender=settings.mail_from)
+    """Background task after a response: send what is due; whatever cannot go now (mail server
+    down, database busy) stays queued for the next run. One run at a time per process."""
+    if not _delivering.acquire(blocking=False):
+        return
+    try:
+        settings = app.state.settings
+        mail.deliver_due(app.state.sessions, app.state.mail_transport, sender=settings.mail_from)
+    except OperationalError:
+        pass  # the database is busy with issuances: the queue keeps the mail
+    finally:
+        _delivering.release()
 
 
 def set_session_cookie(response: Response, request: Request, cookie: str) -> None:

@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError as DBAPIOperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from issuer.errors import (
     Conflict,
@@ -39,6 +41,16 @@ def status_for(error: IssuerError) -> int:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(DBAPIOperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_busy(request: Request, error: Exception) -> Response:
+        # Overload, not a bug: nothing was stored (the transaction rolled back); try again.
+        return JSONResponse(
+            {"detail": "the service is busy; nothing was stored, please try again"},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, error: SignInRequired) -> Response:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)

@@ -1,0 +1,205 @@
+"""End-to-end issuance and verification under load, through the HTTP API.
+
+    .venv/bin/python bench/http_load.py [--learners 300] [--clients 32] [--verifications 2000]
+        [--database-url postgresql://…]   # default: a fresh SQLite file
+
+Starts `issuer serve --workers 2` on 127.0.0.1 (two app processes sharing the database), then:
+1. issuance: N learners with every statement of a level confirmed; concurrent clients POST the
+   supervisor's attestation (build, sign, allocate a status index, store, queue the claim mail):
+   credentials per second;
+2. verification: concurrent clients POST /credentials/verify with one issued credential
+   (status list included): throughput and p50/p99 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from issuer.config import Settings
+from issuer.services import accounts, catalog, roster, signoff
+from issuer.services.keyring import KeyRing
+from issuer.store import migrate
+from issuer.store.db import make_engine, session_factory, transaction
+
+SOC, LEVEL = "29-2034.00", "proficient"
+
+
+def prepare(settings: Settings, learners: int) -> tuple[str, list[int]]:
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    ids = []
+    with transaction(session_factory(engine)) as session:
+        for path in catalog.framework_files(settings.frameworks_dir):
+            catalog.import_framework(
+                session,
+                path.read_bytes(),
+                str(path),
+                base_url=settings.base_url,
+                creator=settings.issuer_profile(),
+                language="en",
+            )
+        coordinator = accounts.create_user(
+            session, email="c@example.org", name="C", roles=["coordinator"]
+        )
+        supervisor = accounts.create_user(
+            session, email="s@example.org", name="S", roles=["supervisor"]
+        )
+        token = accounts.create_token(session, supervisor)
+        for n in range(learners):
+            learner = accounts.create_user(
+                session, email=f"l{n}@example.org", name=f"L{n}", roles=["learner"]
+            )
+            roster.assign(
+                session,
+                coordinator,
+                learner_email=learner.email,
+                supervisor_email=supervisor.email,
+                soc=SOC,
+            )
+            for statement in range(1, 11):
+                signoff.confirm_statement(
+                    session,
+                    supervisor,
+                    learner_id=learner.id,
+                    soc=SOC,
+                    level=LEVEL,
+                    statement=statement,
+                    observed_on=date(2026, 11, 2),
+                    method="simulation",
+                    setting="Skills lab",
+                )
+            ids.append(learner.id)
+    engine.dispose()
+    return token, ids
+
+
+def serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ISSUER_BASE_URL": settings.base_url,
+        "ISSUER_DATABASE_URL": settings.database_url,
+        "ISSUER_KEYS_DIR": str(settings.keys_dir),
+        "ISSUER_DATA_DIR": str(settings.data_dir),
+        "ISSUER_VERIFY_RATE_LIMIT": "0",
+        "ISSUER_LOGIN_RATE_LIMIT": "0",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "issuer",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+    )
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/issuer", timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def timed(call) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--verifications", type=int, default=2000)
+    parser.add_argument("--database-url", default="")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        settings = Settings(
+            base_url=f"http://127.0.0.1:{port}",
+            data_dir=Path(directory),
+            keys_dir=Path(directory) / "keys",
+            database_url=options.database_url or f"sqlite:///{directory}/bench.db",
+        )
+        KeyRing(settings.keys_dir).generate(None, dev=True)
+        token, learners = prepare(settings, options.learners)
+        server = serve(settings, port)
+        try:
+            base = settings.base_url
+            with httpx.Client(
+                timeout=60, limits=httpx.Limits(max_connections=options.clients)
+            ) as http:
+                headers = {"authorization": f"Bearer {token}"}
+
+                def attest(learner_id: int) -> dict:  # type: ignore[type-arg]
+                    response = http.post(
+                        f"{base}/api/supervisor/learners/{learner_id}/attestations",
+                        json={"soc": SOC, "level": LEVEL},
+                        headers=headers,
+                    )
+                    response.raise_for_status()
+                    return response.json()
+
+                start = time.perf_counter()
+                with ThreadPoolExecutor(options.clients) as pool:
+                    issued = list(pool.map(attest, learners))
+                issuing = time.perf_counter() - start
+                credential = issued[0]["credential"]
+
+                def verify(_: int) -> float:
+                    def call() -> None:
+                        response = http.post(
+                            f"{base}/credentials/verify", json={"verifiableCredential": credential}
+                        )
+                        assert response.status_code == 200, response.text
+
+                    return timed(call)
+
+                start = time.perf_counter()
+                with ThreadPoolExecutor(options.clients) as pool:
+                    latencies = sorted(pool.map(verify, range(options.verifications)))
+                verifying = time.perf_counter() - start
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    backend = "PostgreSQL" if options.database_url.startswith("postgres") else "SQLite"
+    print(
+        f"{backend}, 2 app processes, {options.clients} concurrent clients, {os.cpu_count()} cores"
+    )
+    print(f"{'measure':34} {'value':>12}")
+    print(
+        f"{'issuance (attest → signed, stored)':34} {len(issued) / issuing:9.1f} /s  ({len(issued)} in {issuing:.1f} s)"
+    )
+    print(f"{'verification API throughput':34} {len(latencies) / verifying:9.1f} /s")
+    print(f"{'verification latency p50':34} {statistics.median(latencies) * 1000:9.1f} ms")
+    print(
+        f"{'verification latency p99':34} {latencies[int(len(latencies) * 0.99) - 1] * 1000:9.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
