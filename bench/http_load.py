@@ -192,9 +192,8 @@ def main() -> None:
     )
     print(f"{'measure':34} {'value':>12}")
     rate = len(issued) / issuing
-    print(
-        f"{'issuance (attest → signed, stored)':34} {rate:9.1f} /s  ({len(issued)} in {issuing:.1f} s)"
-    )
+    label = "issuance (attest → signed, stored)"
+    print(f"{label:34} {rate:9.1f} /s  ({len(issued)} in {issuing:.1f} s)")
     print(f"{'verification API throughput':34} {len(latencies) / verifying:9.1f} /s")
     print(f"{'verification latency p50':34} {statistics.median(latencies) * 1000:9.1f} ms")
     p99 = latencies[int(len(latencies) * 0.99) - 1]
