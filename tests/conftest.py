@@ -159,3 +159,12 @@ def db_settings(settings: Settings, database_url: str) -> Settings:
     prepare_database(configured)
     KeyRing(configured.keys_dir).generate(None, dev=True)
     return configured
+
+
+@pytest.fixture
+def world(db_settings: Settings) -> Iterator[object]:
+    """Coordinator, supervisor and learner (assigned) on each database backend."""
+    from tests.web.helpers import build_world
+
+    with TestClient(create_app(db_settings)) as client:
+        yield build_world(client, db_settings)

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import InternalError as DBAPIInternalError
 from sqlalchemy.exc import OperationalError as DBAPIOperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -40,15 +41,24 @@ def status_for(error: IssuerError) -> int:
     return 400
 
 
+def database_problem(error: Exception) -> str:
+    """A plain sentence for a database that cannot take the write (never the driver's text)."""
+    text = str(error).lower()
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return "the database is read-only; nothing was stored"
+    if "disk" in text or "no space" in text or "full" in text:
+        return "the database is out of space; nothing was stored"
+    return "the service is busy; nothing was stored, please try again"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DBAPIOperationalError)
+    @app.exception_handler(DBAPIInternalError)  # PostgreSQL: read-only transaction
     @app.exception_handler(PoolTimeout)
-    async def database_busy(request: Request, error: Exception) -> Response:
-        # Overload, not a bug: nothing was stored (the transaction rolled back); try again.
+    async def database_unavailable(request: Request, error: Exception) -> Response:
+        # Not a bug in the request: the transaction rolled back, so nothing was stored.
         return JSONResponse(
-            {"detail": "the service is busy; nothing was stored, please try again"},
-            status_code=503,
-            headers={"Retry-After": "2"},
+            {"detail": database_problem(error)}, status_code=503, headers={"Retry-After": "2"}
         )
 
     @app.exception_handler(SignInRequired)
