@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -30,18 +29,16 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from issuer.config import Settings
-from issuer.services import accounts, catalog, roster, signoff
+from issuer.services import accounts, catalog
 from issuer.services.keyring import KeyRing
 from issuer.store import migrate
 from issuer.store.db import make_engine, session_factory, transaction
-
-SOC, LEVEL = "29-2034.00", "proficient"
+from tests.web.helpers import LEVEL, SOC, confirmed_learners
 
 
 def prepare(settings: Settings, learners: int) -> tuple[str, list[int]]:
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
-    ids = []
     with transaction(session_factory(engine)) as session:
         for path in catalog.framework_files(settings.frameworks_dir):
             catalog.import_framework(
@@ -59,30 +56,7 @@ def prepare(settings: Settings, learners: int) -> tuple[str, list[int]]:
             session, email="s@example.org", name="S", roles=["supervisor"]
         )
         token = accounts.create_token(session, supervisor)
-        for n in range(learners):
-            learner = accounts.create_user(
-                session, email=f"l{n}@example.org", name=f"L{n}", roles=["learner"]
-            )
-            roster.assign(
-                session,
-                coordinator,
-                learner_email=learner.email,
-                supervisor_email=supervisor.email,
-                soc=SOC,
-            )
-            for statement in range(1, 11):
-                signoff.confirm_statement(
-                    session,
-                    supervisor,
-                    learner_id=learner.id,
-                    soc=SOC,
-                    level=LEVEL,
-                    statement=statement,
-                    observed_on=date(2026, 11, 2),
-                    method="simulation",
-                    setting="Skills lab",
-                )
-            ids.append(learner.id)
+        ids = confirmed_learners(session, coordinator, supervisor, learners)
     engine.dispose()
     return token, ids
 

@@ -4,17 +4,16 @@ exactly the right credentials — no duplicate, no lost confirmation, status ind
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from issuer.config import Settings
-from issuer.services import accounts, roster, signoff
+from issuer.services import accounts
 from issuer.store.db import make_engine, session_factory, transaction
 from issuer.store.models import Confirmation, CredentialRecord
 from issuer.web.app import create_app
-from tests.web.helpers import LEVEL, SOC, bearer, make_token
+from tests.web.helpers import LEVEL, SOC, bearer, confirmed_learners, make_token
 
 LEARNERS = 50
 RACERS = 20
@@ -24,36 +23,12 @@ def prepare(settings: Settings) -> tuple[str, list[int]]:
     """A supervisor with 50 learners, every statement of one level confirmed for each."""
     token = make_token(settings, "sam@example.org", "Sam", ["supervisor"])
     engine = make_engine(settings.database_url)
-    ids = []
     with transaction(session_factory(engine)) as session:
         coordinator = accounts.create_user(
             session, email="c@example.org", name="C", roles=["coordinator"]
         )
         supervisor = accounts.user_by_email(session, "sam@example.org")
-        for n in range(LEARNERS):
-            learner = accounts.create_user(
-                session, email=f"l{n}@example.org", name=f"Learner {n}", roles=["learner"]
-            )
-            roster.assign(
-                session,
-                coordinator,
-                learner_email=learner.email,
-                supervisor_email=supervisor.email,
-                soc=SOC,
-            )
-            for statement in range(1, 11):
-                signoff.confirm_statement(
-                    session,
-                    supervisor,
-                    learner_id=learner.id,
-                    soc=SOC,
-                    level=LEVEL,
-                    statement=statement,
-                    observed_on=date(2026, 11, 2),
-                    method="simulation",
-                    setting="Skills lab",
-                )
-            ids.append(learner.id)
+        ids = confirmed_learners(session, coordinator, supervisor, LEARNERS)
     engine.dispose()
     return token, ids
 

@@ -123,3 +123,38 @@ def token_for(settings: Settings, email: str) -> str:
         token = accounts.create_token(session, accounts.user_by_email(session, email))
     engine.dispose()
     return token
+
+
+def confirmed_learners(session: Any, coordinator: Any, supervisor: Any, count: int) -> list[int]:
+    """`count` learners assigned to `supervisor`, every statement of LEVEL confirmed: ready for
+    attestation (shared by the load tests and bench/http_load.py)."""
+    from datetime import date
+
+    from issuer.services import roster, signoff
+
+    ids = []
+    for n in range(count):
+        learner = accounts.create_user(
+            session, email=f"l{n}@example.org", name=f"Learner {n}", roles=["learner"]
+        )
+        roster.assign(
+            session,
+            coordinator,
+            learner_email=learner.email,
+            supervisor_email=supervisor.email,
+            soc=SOC,
+        )
+        for statement in range(1, 11):
+            signoff.confirm_statement(
+                session,
+                supervisor,
+                learner_id=learner.id,
+                soc=SOC,
+                level=LEVEL,
+                statement=statement,
+                observed_on=date(2026, 11, 2),
+                method="simulation",
+                setting="Skills lab",
+            )
+        ids.append(learner.id)
+    return ids
