@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from issuer.services import accounts, catalog
 from issuer.services.keyring import KeyRing
 from issuer.store import migrate
 from issuer.store.db import make_engine, session_factory, transaction
-from tests.web.helpers import LEVEL, SOC, confirmed_learners
+from tests.web.helpers import LEVEL, SOC, confirmed_learners, free_port, serve
 
 
 def prepare(settings: Settings, learners: int) -> tuple[str, list[int]]:
@@ -61,41 +59,6 @@ def prepare(settings: Settings, learners: int) -> tuple[str, list[int]]:
     return token, ids
 
 
-def serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ISSUER_BASE_URL": settings.base_url,
-        "ISSUER_DATABASE_URL": settings.database_url,
-        "ISSUER_KEYS_DIR": str(settings.keys_dir),
-        "ISSUER_DATA_DIR": str(settings.data_dir),
-        "ISSUER_VERIFY_RATE_LIMIT": "0",
-        "ISSUER_LOGIN_RATE_LIMIT": "0",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "issuer",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        env=env,
-    )
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/issuer", timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the server did not start")
-
-
 def timed(call) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     call()
@@ -110,9 +73,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         settings = Settings(
             base_url=f"http://127.0.0.1:{port}",
             data_dir=Path(directory),

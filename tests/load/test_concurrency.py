@@ -19,8 +19,8 @@ LEARNERS = 50
 RACERS = 20
 
 
-def prepare(settings: Settings) -> tuple[str, list[int]]:
-    """A supervisor with 50 learners, every statement of one level confirmed for each."""
+def prepare(settings: Settings, learners: int = LEARNERS) -> tuple[str, list[int]]:
+    """A supervisor with `learners` learners, every statement of one level confirmed for each."""
     token = make_token(settings, "sam@example.org", "Sam", ["supervisor"])
     engine = make_engine(settings.database_url)
     with transaction(session_factory(engine)) as session:
@@ -28,7 +28,7 @@ def prepare(settings: Settings) -> tuple[str, list[int]]:
             session, email="c@example.org", name="C", roles=["coordinator"]
         )
         supervisor = accounts.user_by_email(session, "sam@example.org")
-        ids = confirmed_learners(session, coordinator, supervisor, LEARNERS)
+        ids = confirmed_learners(session, coordinator, supervisor, learners)
     engine.dispose()
     return token, ids
 

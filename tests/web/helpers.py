@@ -158,3 +158,46 @@ def confirmed_learners(session: Any, coordinator: Any, supervisor: Any, count: i
             )
         ids.append(learner.id)
     return ids
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(settings: Settings, port: int, workers: int = 2) -> Any:
+    """`issuer serve --workers N` on 127.0.0.1 in its own process group (so a test can kill the
+    whole server at once), ISSUER_* from `settings`, rate limits off; returns once it answers."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    env = {
+        **os.environ,
+        "ISSUER_BASE_URL": settings.base_url,
+        "ISSUER_DATABASE_URL": settings.database_url,
+        "ISSUER_KEYS_DIR": str(settings.keys_dir),
+        "ISSUER_DATA_DIR": str(settings.data_dir),
+        "ISSUER_VERIFY_RATE_LIMIT": "0",
+        "ISSUER_LOGIN_RATE_LIMIT": "0",
+    }
+    command = [sys.executable, "-m", "issuer", "serve", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", str(workers)],
+        env=env,
+        start_new_session=True,
+    )
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/issuer", timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the server did not start within 30 s")
