@@ -42,8 +42,16 @@ def status_for(error: IssuerError) -> int:
 
 
 def database_problem(error: Exception) -> str:
-    """A plain sentence for a database that cannot take the write (never the driver's text)."""
-    text = str(error).lower()
+    """A plain sentence for a database that cannot take the write (never the driver's text).
+
+    The causes are read too: SQLite rolls the whole transaction back on a full disk, so what
+    reaches us may be the failed ROLLBACK TO SAVEPOINT that followed ("no such savepoint")."""
+    texts = []
+    cause: BaseException | None = error
+    while cause is not None and len(texts) < 10:
+        texts.append(str(cause).lower())
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(texts)
     if "readonly" in text or "read-only" in text or "read only" in text:
         return "the database is read-only; nothing was stored"
     if "disk" in text or "no space" in text or "full" in text:
