@@ -46,7 +46,7 @@ def database_problem(error: Exception) -> str:
 
     The causes are read too: SQLite rolls the whole transaction back on a full disk, so what
     reaches us may be the failed ROLLBACK TO SAVEPOINT that followed ("no such savepoint")."""
-    texts = []
+    texts: list[str] = []
     cause: BaseException | None = error
     while cause is not None and len(texts) < 10:
         texts.append(str(cause).lower())
