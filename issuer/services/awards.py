@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from issuer.credentials import (
     Attestation,
@@ -142,7 +142,7 @@ def _issue(session: Session, issuer: Issuer, award: Award, now: datetime) -> Cre
             )
         index = _free_status_index(session)
         credential_id = str(uuid.uuid4())
-        signed = _signed_credential(issuer, award, credential_id, index, current, now)
+        signed = signed_credential(issuer, award, credential_id, index, current, now)
         record = CredentialRecord(
             id=credential_id,
             learner_id=award.learner.id,
@@ -169,7 +169,7 @@ def _issue(session: Session, issuer: Issuer, award: Award, now: datetime) -> Cre
     raise Conflict("could not allocate a status list index; try again")
 
 
-def _signed_credential(
+def signed_credential(
     issuer: Issuer,
     award: Award,
     credential_id: str,
@@ -177,6 +177,8 @@ def _signed_credential(
     predecessor: CredentialRecord | None,
     now: datetime,
 ) -> JsonObject:
+    """The OpenBadgeCredential for `award`, signed; stores nothing (bench/scale.py seeds its
+    100k stored credentials with it, in parallel)."""
     unsigned = build_credential(
         credential_id=issuer.credential_url(credential_id),
         achievement=award.achievement.document,
@@ -238,8 +240,10 @@ def expiring(
     within: timedelta,
     learner_id: int | None = None,
     now: datetime | None = None,
+    limit: int | None = None,
 ) -> list[CredentialRecord]:
-    """Current credentials whose validUntil falls within `within` from now (or has passed)."""
+    """Current credentials whose validUntil falls within `within` from now (or has passed),
+    soonest first; `limit` caps the list (the dashboard shows the soonest and the count)."""
     now = now or datetime.now(UTC)
     query = (
         select(CredentialRecord)
@@ -253,6 +257,8 @@ def expiring(
     )
     if learner_id is not None:
         query = query.where(CredentialRecord.learner_id == learner_id)
+    if limit is not None:
+        query = query.limit(limit).options(defer(CredentialRecord.document))
     return list(session.scalars(query))
 
 
@@ -290,9 +296,23 @@ def credential(session: Session, credential_id: str) -> CredentialRecord:
 
 
 def credentials(
-    session: Session, *, learner_id: int | None = None, limit: int = 500
+    session: Session,
+    *,
+    learner_id: int | None = None,
+    limit: int = 500,
+    offset: int = 0,
+    documents: bool = True,
 ) -> list[CredentialRecord]:
-    query = select(CredentialRecord).order_by(CredentialRecord.issued_at.desc()).limit(limit)
+    """Newest first, a page at a time. `documents=False` leaves the signed documents (~13 KB
+    each) unread, for lists that show only who holds what."""
+    query = (
+        select(CredentialRecord)
+        .order_by(CredentialRecord.issued_at.desc(), CredentialRecord.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if not documents:
+        query = query.options(defer(CredentialRecord.document))
     if learner_id is not None:
         query = query.where(CredentialRecord.learner_id == learner_id)
     return list(session.scalars(query))

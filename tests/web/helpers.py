@@ -125,7 +125,9 @@ def token_for(settings: Settings, email: str) -> str:
     return token
 
 
-def confirmed_learners(session: Any, coordinator: Any, supervisor: Any, count: int) -> list[int]:
+def confirmed_learners(
+    session: Any, coordinator: Any, supervisor: Any, count: int, first: int = 0
+) -> list[int]:
     """`count` learners assigned to `supervisor`, every statement of LEVEL confirmed: ready for
     attestation (shared by the load tests and bench/http_load.py)."""
     from datetime import date
@@ -133,7 +135,7 @@ def confirmed_learners(session: Any, coordinator: Any, supervisor: Any, count: i
     from issuer.services import roster, signoff
 
     ids = []
-    for n in range(count):
+    for n in range(first, first + count):
         learner = accounts.create_user(
             session, email=f"l{n}@example.org", name=f"Learner {n}", roles=["learner"]
         )
