@@ -60,7 +60,7 @@ class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), index=True)  # people lists, by name
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     roles: Mapped[list[Role]] = relationship(lazy="selectin", cascade="all, delete-orphan")
@@ -128,7 +128,7 @@ class Assignment(Base):
     __table_args__ = (UniqueConstraint("learner_id", "supervisor_id", "framework_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
     cohort: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -162,7 +162,7 @@ class Confirmation(Base):
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The credential this confirmation went into; a renewal needs fresh confirmations.
-    consumed_by: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
+    consumed_by: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"), index=True)
     supervisor: Mapped[User] = relationship(foreign_keys=[supervisor_id], lazy="joined")
 
 
@@ -179,15 +179,29 @@ class CredentialRecord(Base):
             sqlite_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
             postgresql_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
         ),
+        # The status lists read only these (and SQLite would otherwise read every document
+        # through its overflow pages to reach the columns stored after it).
+        Index(
+            "ix_credentials_revoked",
+            "status_list_index",
+            sqlite_where=text("revoked_at IS NOT NULL"),
+            postgresql_where=text("revoked_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_credentials_suspended",
+            "status_list_index",
+            sqlite_where=text("suspended_at IS NOT NULL"),
+            postgresql_where=text("suspended_at IS NOT NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"))
     attested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status_list_index: Mapped[int] = mapped_column(Integer, unique=True)
     document: Mapped[str] = mapped_column(Text)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -266,7 +280,7 @@ class ClaimToken(Base):
     __tablename__ = "claim_tokens"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"))
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user: Mapped[User] = relationship(lazy="joined")
