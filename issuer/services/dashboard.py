@@ -56,9 +56,10 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
     )
 
 
-def people(session: Session, role: str) -> list[User]:
+def people(session: Session, role: str, limit: int = 500) -> list[User]:
+    """The first `limit` holders of `role`, by name (the dashboard shows a sample and counts)."""
     return list(
         session.scalars(
-            select(User).join(Role).where(Role.role == role).order_by(User.name).limit(500)
+            select(User).join(Role).where(Role.role == role).order_by(User.name).limit(limit)
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,13 @@ from issuer.web.templating import make_templates
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Everything built at start-up (libraries, compiled templates) lives as long as the
+    # process: freezing it keeps the collector from walking it on every full collection,
+    # which bench/scale.py saw as 130 ms pauses (dashboard p95 183 ms at 10k stored).
+    environment = app.state.templates.env
+    for name in environment.list_templates():
+        environment.get_template(name)
+    gc.freeze()
     yield
     app.state.engine.dispose()  # close pooled connections when the server stops
 

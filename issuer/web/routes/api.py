@@ -209,8 +209,16 @@ def learner_progress(
 
 
 @coordinator.get("/credentials")
-def list_credentials(session: SessionDep, user: CoordinatorDep) -> list[dict[str, Any]]:
-    return [credential_out(record) for record in awards.credentials(session)]
+def list_credentials(
+    session: SessionDep,
+    user: CoordinatorDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[dict[str, Any]]:
+    """Newest first; page with `offset`."""
+    return [
+        credential_out(record) for record in awards.credentials(session, limit=limit, offset=offset)
+    ]
 
 
 @coordinator.get("/credentials/expiring")

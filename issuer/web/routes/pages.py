@@ -10,8 +10,9 @@ import json
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from issuer.credentials import METHODS
 from issuer.errors import Conflict, InvalidInput, IssuerError
@@ -32,6 +33,7 @@ from issuer.web.deps import (
     CurrentUser,
     IssuerDep,
     LearnerPage,
+    Page,
     PageDep,
     SessionDep,
     SupervisorPage,
@@ -43,6 +45,9 @@ from issuer.web.ratelimit import limited
 from issuer.web.templating import render
 
 router = APIRouter(include_in_schema=True, tags=["pages"])
+CREDENTIALS_PER_PAGE = 100
+EXPIRING_SHOWN = 50
+PEOPLE_SHOWN = 200
 HOME = {"coordinator": "/coordinator", "supervisor": "/supervisor", "learner": "/learner"}
 Text = Annotated[str, Form(max_length=2000)]
 
@@ -133,9 +138,9 @@ def _home(session: SessionDep, page: CoordinatorPage) -> dict[str, object]:
         "page": page,
         "figures": dashboard.dashboard(session),
         "frameworks": catalog.stored_catalog(session).frameworks(),
-        "learners": dashboard.people(session, "learner"),
-        "supervisors": dashboard.people(session, "supervisor"),
-        "expiring": awards.expiring(session, within=timedelta(days=30)),
+        "learners": dashboard.people(session, "learner", PEOPLE_SHOWN),
+        "supervisors": dashboard.people(session, "supervisor", PEOPLE_SHOWN),
+        "expiring": awards.expiring(session, within=timedelta(days=30), limit=EXPIRING_SHOWN),
     }
 
 
@@ -280,12 +285,42 @@ def learner_matrix(
 
 @router.get("/coordinator/credentials")
 def credentials_page(
-    request: Request, session: SessionDep, page: CoordinatorPage, done: str = ""
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    done: str = "",
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
+    """Who holds what, newest first, a page of CREDENTIALS_PER_PAGE at a time."""
+    return _credentials_page(request, session, page, number, {"done": done})
+
+
+def _credentials_page(
+    request: Request,
+    session: Session,
+    page: Page,
+    number: int,
+    context: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    found = awards.credentials(
+        session,
+        limit=CREDENTIALS_PER_PAGE + 1,
+        offset=(number - 1) * CREDENTIALS_PER_PAGE,
+        documents=False,
+    )
     return render(
         request,
         "pages/coordinator/credentials.html",
-        {"page": page, "done": done, "credentials": awards.credentials(session)},
+        {
+            "done": "",
+            **context,
+            "page": page,
+            "credentials": found[:CREDENTIALS_PER_PAGE],
+            "number": number,
+            "older": len(found) > CREDENTIALS_PER_PAGE,
+        },
+        status_code=status_code,
     )
 
 
@@ -301,17 +336,7 @@ def revoke(
     try:
         awards.revoke(session, user, credential_id, reason)
     except InvalidInput as error:
-        return render(
-            request,
-            "pages/coordinator/credentials.html",
-            {
-                "page": page,
-                "credentials": awards.credentials(session),
-                "error": str(error),
-                "done": "",
-            },
-            status_code=422,
-        )
+        return _credentials_page(request, session, page, 1, {"error": str(error)}, 422)
     return back("/coordinator/credentials", "revoked")
 
 
