@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from issuer.config import Settings
-from issuer.services import accounts
+from issuer.services import accounts, awards
 from issuer.store.db import make_engine, session_factory, transaction
 from issuer.store.models import Confirmation, CredentialRecord
 from issuer.web.app import create_app
@@ -84,3 +85,28 @@ def test_racing_for_one_learner_issues_once(db_settings: Settings) -> None:
                 )
             )
     assert sorted(codes) == [201] + [409] * (RACERS - 1)
+
+
+def test_a_full_status_list_refuses_clearly_instead_of_searching_forever(
+    db_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random probing alone never ends on a full list; a nearly full one is drawn from its
+    free indexes. A list of two stands in for 131,072."""
+    monkeypatch.setattr(awards, "STATUS_LIST_SIZE", 2)
+    token, learners = prepare(db_settings, 3)
+    with TestClient(create_app(db_settings)) as client:
+        codes = [
+            client.post(
+                f"/api/supervisor/learners/{learner}/attestations",
+                json={"soc": SOC, "level": LEVEL},
+                headers=bearer(token),
+            )
+            for learner in learners
+        ]
+    assert [response.status_code for response in codes] == [201, 201, 409]
+    assert "the status list is full: all 2 indexes are used" in codes[2].json()["detail"]
+    indexes = {
+        response.json()["credential"]["credentialStatus"]["statusListIndex"]
+        for response in codes[:2]
+    }
+    assert indexes == {"0", "1"}
