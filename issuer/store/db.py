@@ -19,6 +19,9 @@ POOL_SIZE = 20
 POOL_OVERFLOW = 30
 
 
+READ_ONLY = "issuer_read_only"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a generous busy timeout."""
     if url.startswith("sqlite"):
@@ -56,12 +59,29 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE: concurrent writers queue on the busy timeout instead of failing late with
-    # "database is locked" when a read transaction tries to upgrade to a write.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # "database is locked" when a read transaction tries to upgrade to a write. Read-only
+    # sessions (which cannot write) take no lock: in WAL mode they run beside the writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for requests that only read (verification, status lists). They refuse to
+    flush, so a write can never slip into a transaction that holds no write lock."""
+    factory = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    event.listen(factory, "before_flush", _refuse_writes)
+    return factory
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only session was asked to write")
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from issuer import __version__
 from issuer.config import Settings
 from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
-from issuer.store.db import make_engine, session_factory
+from issuer.store.db import make_engine, read_session_factory, session_factory
 from issuer.web import errors
 from issuer.web.ratelimit import RateLimiter
 from issuer.web.routes import api, credentials, pages, public, vc_api, verify, wallets
@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.creator_profile = settings.issuer_profile().to_json()
     app.state.engine = make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
+    app.state.read_sessions = read_session_factory(app.state.engine)
     app.state.mail_transport = settings.mail_transport()
     app.state.rate_limiter = RateLimiter()
     ring = KeyRing(settings.keys_dir)

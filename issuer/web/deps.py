@@ -38,6 +38,16 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    with transaction(request.app.state.read_sessions) as session:
+        yield session
+
+
+# For routes that only read (verification, status lists): on SQLite they take no write lock,
+# so verifications no longer queue behind issuances.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
 async def csrf_form_token(request: Request) -> str | None:
     if request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -14,7 +14,7 @@ from issuer.errors import NotFound
 from issuer.services.catalog import CatalogEntry, stored_catalog
 from issuer.services.identity import IssuerIdentity
 from issuer.services.status import published_list
-from issuer.web.deps import SessionDep, optional_issuer
+from issuer.web.deps import ReadSessionDep, optional_issuer
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
 
@@ -24,7 +24,7 @@ JSON_LD = "application/ld+json"
 
 
 @router.get("/")
-def home(request: Request, session: SessionDep) -> Response:
+def home(request: Request, session: ReadSessionDep) -> Response:
     catalog = stored_catalog(session)
     return render(
         request,
@@ -34,7 +34,7 @@ def home(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/achievements/{soc}/{level}", response_model=None)
-def achievement(request: Request, session: SessionDep, soc: str, level: str) -> Response:
+def achievement(request: Request, session: ReadSessionDep, soc: str, level: str) -> Response:
     """The Achievement: JSON-LD for `Accept: application/ld+json|application/json`, else a page."""
     entry = stored_catalog(session).find(soc, level)
     if wants_json(request):
@@ -43,7 +43,7 @@ def achievement(request: Request, session: SessionDep, soc: str, level: str) -> 
 
 
 @router.get("/achievements/{soc}/{level}/image.svg")
-def badge_image(request: Request, session: SessionDep, soc: str, level: str) -> Response:
+def badge_image(request: Request, session: ReadSessionDep, soc: str, level: str) -> Response:
     """The level's badge, rendered from templates/badges/level.svg."""
     entry = stored_catalog(session).find(soc, level)
     body = render_badge_svg(request, badge_face(entry), entry.achievement["image"]["caption"])
@@ -55,7 +55,7 @@ def badge_image(request: Request, session: SessionDep, soc: str, level: str) -> 
 
 
 @router.get("/status/{list_id}")
-def status_list(request: Request, session: SessionDep, list_id: int) -> Response:
+def status_list(request: Request, session: ReadSessionDep, list_id: int) -> Response:
     """The signed BitstringStatusListCredential; revalidate every time (revocation is live)."""
     issuer = optional_issuer(request)
     if issuer is None:

@@ -19,7 +19,7 @@ from issuer.web.deps import (
     FetcherDep,
     IssuerDep,
     OptionalIssuerDep,
-    SessionDep,
+    ReadSessionDep,
 )
 from issuer.web.ratelimit import limited
 from issuer.web.schemas import IssueRequest, VerifyCredentialRequest, VerifyPresentationRequest
@@ -41,7 +41,7 @@ def issue(body: IssueRequest, user: CoordinatorDep, issuer: IssuerDep) -> JSONRe
 @router.post("/credentials/verify", dependencies=[VERIFY_LIMIT])
 def verify_credential_api(
     body: VerifyCredentialRequest,
-    session: SessionDep,
+    session: ReadSessionDep,
     issuer: OptionalIssuerDep,
     fetcher: FetcherDep,
 ) -> JSONResponse:
@@ -55,7 +55,7 @@ def verify_credential_api(
 @router.post("/presentations/verify", dependencies=[VERIFY_LIMIT])
 def verify_presentation_api(
     body: VerifyPresentationRequest,
-    session: SessionDep,
+    session: ReadSessionDep,
     issuer: OptionalIssuerDep,
     fetcher: FetcherDep,
 ) -> JSONResponse:

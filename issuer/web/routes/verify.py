@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from issuer.dids import did_web_url
 from issuer.errors import InvalidInput
 from issuer.services.verifying import MAX_INPUT_BYTES, verify_input
-from issuer.web.deps import SessionDep, fetcher, optional_issuer
+from issuer.web.deps import ReadSessionDep, fetcher, optional_issuer
 from issuer.web.ratelimit import limited
 from issuer.web.templating import render
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["verify"])
 
 
 @router.get("/verify")
-def verify_form(request: Request, session: SessionDep, url: str | None = None) -> Response:
+def verify_form(request: Request, session: ReadSessionDep, url: str | None = None) -> Response:
     """The form; `?url=` verifies that address straight away (links in emails, QR codes)."""
     if url:
         return _result(request, session, url.encode("utf-8"))
@@ -28,7 +28,7 @@ def verify_form(request: Request, session: SessionDep, url: str | None = None) -
 @router.post("/verify", dependencies=[Depends(limited("verify", "verify_rate_limit"))])
 async def verify_submitted(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     credential: Annotated[str, Form(max_length=MAX_INPUT_BYTES)] = "",
     url: Annotated[str, Form(max_length=2048)] = "",
     file: Annotated[UploadFile | None, File()] = None,
@@ -50,7 +50,7 @@ async def verify_submitted(
     return _result(request, session, data)
 
 
-def _result(request: Request, session: SessionDep, data: bytes) -> Response:
+def _result(request: Request, session: ReadSessionDep, data: bytes) -> Response:
     try:
         report = verify_input(
             data, session=session, issuer=optional_issuer(request), fetcher=fetcher(request)
