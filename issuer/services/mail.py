@@ -24,6 +24,8 @@ from issuer.store.models import OutboxMessage
 
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=30)
+# How long a claimed message is left to the process that claimed it before another may retry.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 class Transport(Protocol):
@@ -78,17 +80,19 @@ def deliver_due(
     now: datetime | None = None,
     limit: int = 100,
 ) -> int:
-    """Send what is due, one message per transaction; failures back off exponentially.
+    """Send what is due; failures back off exponentially. Returns how many were sent.
 
-    Returns how many were sent. Safe to run from several processes: each message is claimed
-    by moving its next attempt forward before it is sent.
+    Three steps, so no transaction is open while the mail server is talked to (on SQLite an
+    open write transaction would hold up every issuance): claim a batch in one short
+    transaction, leasing it for CLAIM_LEASE so no other process sends it too; send; record the
+    outcomes in one short transaction. A crash between sending and recording sends that mail
+    again after the lease: at least once, never lost.
     """
     now = now or datetime.now(UTC)
-    sent = 0
     with transaction(sessions) as session:
         due = list(
             session.scalars(
-                select(OutboxMessage.id)
+                select(OutboxMessage)
                 .where(
                     OutboxMessage.sent_at.is_(None),
                     OutboxMessage.attempts < MAX_ATTEMPTS,
@@ -96,23 +100,32 @@ def deliver_due(
                 )
                 .order_by(OutboxMessage.id)
                 .limit(limit)
+                .with_for_update(skip_locked=True)
             )
         )
-    for message_id in due:
-        with transaction(sessions) as session:
-            message = session.get(OutboxMessage, message_id, with_for_update=True)
-            if message is None or message.sent_at is not None or message.next_attempt_at > now:
-                continue
+        for message in due:
             message.attempts += 1
-            try:
-                transport.send(_email(message, sender))
-            except (OSError, smtplib.SMTPException) as error:
-                message.last_error = f"{type(error).__name__}: {error}"[:500]
-                message.next_attempt_at = now + FIRST_RETRY * 2 ** (message.attempts - 1)
+            message.next_attempt_at = now + CLAIM_LEASE
+        claimed = [(message.id, message.attempts, _email(message, sender)) for message in due]
+    if not claimed:
+        return 0
+    failures: dict[int, str] = {}
+    for message_id, _attempts, email in claimed:
+        try:
+            transport.send(email)
+        except (OSError, smtplib.SMTPException) as error:
+            failures[message_id] = f"{type(error).__name__}: {error}"[:500]
+    with transaction(sessions) as session:
+        for message_id, attempts, _email_message in claimed:
+            stored = session.get(OutboxMessage, message_id)
+            if stored is None:
                 continue
-            message.sent_at, message.last_error = now, None
-            sent += 1
-    return sent
+            if message_id in failures:
+                stored.last_error = failures[message_id]
+                stored.next_attempt_at = now + FIRST_RETRY * 2 ** (attempts - 1)
+            else:
+                stored.sent_at, stored.last_error = now, None
+    return len(claimed) - len(failures)
 
 
 def _email(message: OutboxMessage, sender: str) -> EmailMessage:

@@ -4,21 +4,24 @@ nothing and loses nothing. Tested against a real SMTP server on loopback (aiosmt
 from __future__ import annotations
 
 import re
-import socket
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from issuer.config import Settings
 from issuer.services import mail
 from issuer.store.db import make_engine, session_factory, transaction
 from issuer.store.models import OutboxMessage
 from issuer.web.app import create_app
-from tests.web.helpers import World, bearer, build_world
+from tests.web.helpers import World, bearer, build_world, free_port
 
 
 class Inbox:
@@ -28,12 +31,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.messages.append(envelope.content)
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -126,3 +123,40 @@ def test_development_default_writes_eml_files(world: World, db_settings: Setting
     assert world.attest().status_code == 201
     [eml] = list((db_settings.data_dir / "outbox").glob("*.eml"))
     assert "/claim/" in eml.read_text()
+
+
+def test_no_transaction_is_open_while_the_mail_server_is_talked_to(
+    world: World, db_settings: Settings
+) -> None:
+    """A slow mail server must not hold up issuances: while a message is being sent, another
+    writer gets the SQLite write lock at once (the send happens between two transactions)."""
+    if not db_settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL writers do not share one lock")
+    world.confirm_all()
+    assert world.attest().status_code == 201
+    path = db_settings.database_url.removeprefix("sqlite:///")
+    writers_waited: list[bool] = []
+
+    class SlowServer:
+        def send(self, message: EmailMessage) -> None:
+            other = sqlite3.connect(path, timeout=0.2)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                writers_waited.append(False)
+            except sqlite3.OperationalError:  # database is locked
+                writers_waited.append(True)
+            finally:
+                other.close()
+
+    engine = make_engine(db_settings.database_url)
+    with transaction(session_factory(engine)) as session:  # due again (the app sent it)
+        session.execute(
+            update(OutboxMessage).values(
+                sent_at=None, attempts=0, next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)
+            )
+        )
+    sent = mail.deliver_due(session_factory(engine), SlowServer(), sender="badges@example.org")
+    engine.dispose()
+    assert sent == 1 and writers_waited == [False]
+    [message] = queued(db_settings)
+    assert message.sent_at is not None and message.attempts == 1

@@ -1,0 +1,215 @@
+"""Bulk: 1,000 learners enrolled from one CSV file, then 1,000 credentials issued, over HTTP.
+
+    .venv/bin/python bench/bulk.py [--learners 1000] [--clients 32] [--database-url postgresql://…]
+
+`issuer serve --workers 2` on 127.0.0.1 with a fresh database (SQLite file by default) holding
+the bundled frameworks, a coordinator and ten supervisors. Then, as a training coordinator and
+the supervisors would, through the JSON API:
+1. enrol: the coordinator posts one CSV of N learners (dry run, then applied);
+2. confirm: the supervisors confirm the ten statements of a level for each learner (10 × N
+   requests from concurrent clients);
+3. issue: the supervisors attest the level for each learner (N signed, stored credentials).
+Prints wall time per step and the peak memory (VmHWM) of every server process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from issuer.config import Settings
+from issuer.services import accounts, catalog
+from issuer.services.keyring import KeyRing
+from issuer.store import migrate
+from issuer.store.db import make_engine, session_factory, transaction
+from tests.web.helpers import LEVEL, SOC, free_port, serve
+
+SUPERVISORS = 10
+
+
+def prepare(settings: Settings) -> tuple[str, dict[str, str]]:
+    """Frameworks, one coordinator and the supervisors, with API tokens."""
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    with transaction(session_factory(engine)) as session:
+        for path in catalog.framework_files(settings.frameworks_dir):
+            catalog.import_framework(
+                session,
+                path.read_bytes(),
+                str(path),
+                base_url=settings.base_url,
+                creator=settings.issuer_profile(),
+                language="en",
+            )
+        coordinator = accounts.create_user(
+            session, email="casey@example.org", name="Casey Coordinator", roles=["coordinator"]
+        )
+        supervisors = {}
+        for n in range(SUPERVISORS):
+            supervisor = accounts.create_user(
+                session, email=f"sup{n}@example.org", name=f"Supervisor {n}", roles=["supervisor"]
+            )
+            supervisors[supervisor.email] = accounts.create_token(session, supervisor)
+        token = accounts.create_token(session, coordinator)
+    engine.dispose()
+    return token, supervisors
+
+
+def enrolment_csv(learners: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "email", "supervisor_email", "framework", "cohort"])
+    for n in range(learners):
+        writer.writerow(
+            [
+                f"Learner {n:04d}",
+                f"learner{n}@example.org",
+                f"sup{n % SUPERVISORS}@example.org",
+                SOC,
+                "2026 intake",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def peak_memory(group: int) -> list[int]:
+    """VmHWM (peak resident set) in bytes of each process in the server's process group."""
+    peaks = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != group:
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, ProcessLookupError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) * 1024)
+    return sorted(peaks, reverse=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--database-url", default="")
+    options = parser.parse_args()
+    steps: list[tuple[str, int, float]] = []
+    with tempfile.TemporaryDirectory() as directory:
+        port = free_port()
+        settings = Settings(
+            base_url=f"http://127.0.0.1:{port}",
+            data_dir=Path(directory),
+            keys_dir=Path(directory) / "keys",
+            database_url=options.database_url or f"sqlite:///{directory}/bulk.db",
+        )
+        KeyRing(settings.keys_dir).generate(None, dev=True)
+        coordinator, supervisors = prepare(settings)
+        server = serve(settings, port)
+        base = settings.base_url
+        total = time.perf_counter()
+        try:
+            limits = httpx.Limits(max_connections=options.clients)
+            with httpx.Client(base_url=base, timeout=120, limits=limits) as http:
+
+                def call(method: str, path: str, token: str, **kwargs: Any) -> Any:
+                    headers = {"authorization": f"Bearer {token}"}
+                    response = http.request(method, path, headers=headers, **kwargs)
+                    assert response.status_code < 300, (path, response.status_code, response.text)
+                    return response.json()
+
+                # 1. enrol
+                begin = time.perf_counter()
+                data = enrolment_csv(options.learners)
+                checked = call("POST", "/api/enrolments", coordinator, content=data)
+                assert checked["summary"] == {"valid": options.learners}, checked["summary"]
+                applied = call("POST", "/api/enrolments?dry_run=false", coordinator, content=data)
+                assert applied["summary"] == {"valid": options.learners}, applied["summary"]
+                steps.append(("enrol (CSV: dry run + apply)", 2, time.perf_counter() - begin))
+
+                # 2. confirm
+                work = []
+                for token in supervisors.values():
+                    for learner in call("GET", "/api/supervisor/learners", token):
+                        work.append((token, learner["id"]))
+                assert len(work) == options.learners, len(work)
+                begin = time.perf_counter()
+
+                def confirm(job: tuple[str, int, int]) -> None:
+                    token, learner_id, statement = job
+                    call(
+                        "POST",
+                        f"/api/supervisor/learners/{learner_id}/confirmations",
+                        token,
+                        json={
+                            "soc": SOC,
+                            "level": LEVEL,
+                            "statement": statement,
+                            "observed_on": "2026-11-02",
+                            "method": "clinical-practice",
+                            "setting": "CT suite, St Example Hospital",
+                        },
+                    )
+
+                confirmations = [(t, i, s) for t, i in work for s in range(1, 11)]
+                with ThreadPoolExecutor(options.clients) as pool:
+                    list(pool.map(confirm, confirmations))
+                steps.append(
+                    (
+                        "confirm (10 statements each)",
+                        len(confirmations),
+                        time.perf_counter() - begin,
+                    )
+                )
+
+                # 3. issue
+                begin = time.perf_counter()
+
+                def attest(job: tuple[str, int]) -> None:
+                    token, learner_id = job
+                    call(
+                        "POST",
+                        f"/api/supervisor/learners/{learner_id}/attestations",
+                        token,
+                        json={"soc": SOC, "level": LEVEL},
+                    )
+
+                with ThreadPoolExecutor(options.clients) as pool:
+                    list(pool.map(attest, work))
+                steps.append(
+                    ("issue (attest → signed, stored)", len(work), time.perf_counter() - begin)
+                )
+            elapsed = time.perf_counter() - total
+            peaks = peak_memory(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    backend = "PostgreSQL" if options.database_url.startswith("postgres") else "SQLite"
+    print(
+        f"\n{backend}, 2 app processes, {options.clients} concurrent clients, "
+        f"{os.cpu_count()} cores, {options.learners:,} learners"
+    )
+    print(f"{'step':34} {'requests':>9} {'wall s':>8} {'per s':>8}")
+    for name, requests, seconds in steps:
+        print(f"{name:34} {requests:9,} {seconds:8.1f} {requests / seconds:8.1f}")
+    print(f"{'total':34} {'':>9} {elapsed:8.1f}")
+    shown = ", ".join(f"{peak / 1_048_576:.0f}" for peak in peaks)
+    print(f"peak memory (VmHWM) per server process, MB: {shown}")
+
+
+if __name__ == "__main__":
+    main()
