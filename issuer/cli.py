@@ -422,15 +422,8 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="App processes.")] = 1,
 ) -> None:
     """Serve the issuer's web app and API (several stateless processes share the database)."""
-    import uvicorn
+    from issuer import serving
 
     config = settings()
-    # The app is named, not imported: the CLI and the web edge stay independent siblings.
-    uvicorn.run(
-        "issuer.web.app:app_from_env",
-        factory=True,
-        host=host or config.host,
-        port=port or config.port,
-        workers=workers,
-        log_level="warning",
-    )
+    with reported_errors():
+        serving.run(host or config.host, port or config.port, workers)
