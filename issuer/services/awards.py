@@ -12,8 +12,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -72,7 +73,32 @@ class Award:
     valid_until: datetime | None
 
 
-def attest_level(
+@dataclass(frozen=True, slots=True)
+class SignedAward:
+    """An attestation checked and its credential signed; nothing stored yet.
+
+    Signing is most of an issuance's work. SQLite has one writer at a time, so the API signs in
+    a read transaction and stores in a short write transaction; `attest_level` rechecks there
+    that nothing this was based on has changed. Plain values only: it crosses sessions.
+    """
+
+    supervisor_id: int
+    learner_id: int
+    learner_email: str
+    soc: str
+    level: str
+    achievement_id: int
+    achievement_url: str
+    confirmation_ids: tuple[int, ...]
+    predecessor_id: str | None
+    credential_id: str
+    status_list_index: int
+    document: str
+    issued_at: datetime
+    valid_until: datetime | None
+
+
+def sign_attestation(
     session: Session,
     supervisor: User,
     issuer: Issuer,
@@ -81,12 +107,9 @@ def attest_level(
     soc: str,
     level: str,
     now: datetime | None = None,
-) -> CredentialRecord:
-    """The supervisor attests the level as a whole; that issues the signed credential.
-
-    When the learner's current credential for the level is in its renewal window, this issues
-    the successor, which names its predecessor; the predecessor is marked superseded.
-    """
+) -> SignedAward:
+    """Check that `supervisor` may attest the level now (assigned, every statement confirmed, no
+    current credential unless in its renewal window) and sign its credential; stores nothing."""
     now = now or datetime.now(UTC)
     learner = assigned_learner(session, supervisor, learner_id, soc)
     achievement = achievement_record(session, soc, level)
@@ -101,73 +124,164 @@ def attest_level(
             f"statements {missing} are not confirmed yet; confirm every statement first"
         )
     validity = achievement.framework.validity_days
+    confirmations = [confirmed[index] for index in range(len(statements))]
     award = Award(
         learner=learner,
         supervisor=supervisor,
         achievement=achievement,
-        confirmations=[confirmed[index] for index in range(len(statements))],
+        confirmations=confirmations,
         evidence=[
             StatementEvidence(
                 number=index + 1,
                 statement=statements[index],
-                supervisor_name=confirmed[index].supervisor.name,
-                observed_on=confirmed[index].observed_on,
-                method=confirmed[index].method,
-                setting=confirmed[index].setting,
-                note=confirmed[index].note,
+                supervisor_name=confirmation.supervisor.name,
+                observed_on=confirmation.observed_on,
+                method=confirmation.method,
+                setting=confirmation.setting,
+                note=confirmation.note,
             )
-            for index in range(len(statements))
+            for index, confirmation in enumerate(confirmations)
         ],
         valid_until=now + timedelta(days=validity) if validity else None,
     )
-    record = _issue(session, issuer, award, now)
-    claims.send_claim(session, record, issuer.base_url, now=now)
-    audit.record(session, supervisor, "level.attested", learner.email, achievement=achievement.url)
+    credential_id = str(uuid.uuid4())
+    index = _free_status_index(session)
+    signed = signed_credential(issuer, award, credential_id, index, current, now)
+    return SignedAward(
+        supervisor_id=supervisor.id,
+        learner_id=learner.id,
+        learner_email=learner.email,
+        soc=soc,
+        level=level,
+        achievement_id=achievement.id,
+        achievement_url=achievement.url,
+        confirmation_ids=tuple(c.id for c in confirmations),
+        predecessor_id=current.id if current else None,
+        credential_id=credential_id,
+        status_list_index=index,
+        document=json.dumps(signed, ensure_ascii=False),
+        issued_at=now,
+        valid_until=award.valid_until,
+    )
+
+
+def attest_level(
+    session: Session,
+    supervisor: User,
+    issuer: Issuer,
+    *,
+    learner_id: int,
+    soc: str,
+    level: str,
+    now: datetime | None = None,
+    signed: SignedAward | None = None,
+) -> CredentialRecord:
+    """The supervisor attests the level as a whole; that issues the signed credential.
+
+    When the learner's current credential for the level is in its renewal window, this issues
+    the successor, which names its predecessor; the predecessor is marked superseded.
+
+    `signed` (from `sign_attestation` in an earlier transaction) is stored if the supervisor is
+    still assigned and its confirmations and predecessor are as they were; if anything moved
+    meanwhile, or its status index was taken, the credential is checked and signed anew here.
+    """
+    now = now or datetime.now(UTC)
+    if signed is not None:
+        if (signed.supervisor_id, signed.learner_id, signed.soc, signed.level) != (
+            supervisor.id,
+            learner_id,
+            soc,
+            level,
+        ):
+            raise ValueError("the signed award is for another attestation")
+        assigned_learner(session, supervisor, learner_id, soc)
+    for _ in range(MAX_INDEX_ATTEMPTS):
+        if signed is None:
+            signed = sign_attestation(
+                session, supervisor, issuer, learner_id=learner_id, soc=soc, level=level, now=now
+            )
+        record = _store(session, signed)
+        if record is not None:
+            break
+        signed = None  # lost a race: the same award (refused next turn) or the status index
+    else:
+        raise Conflict("could not allocate a status list index; try again")
+    claims.send_claim(session, record, issuer.base_url, now=record.issued_at)
+    audit.record(
+        session,
+        supervisor,
+        "level.attested",
+        signed.learner_email,
+        achievement=signed.achievement_url,
+    )
     audit.record(
         session,
         supervisor,
         "credential.issued",
-        learner.email,
+        signed.learner_email,
         credential=record.id,
         predecessor=record.predecessor_id,
     )
     return record
 
 
-def _issue(session: Session, issuer: Issuer, award: Award, now: datetime) -> CredentialRecord:
-    for _ in range(MAX_INDEX_ATTEMPTS):
-        current = active_credential(session, award.learner.id, award.achievement.id)
-        if current is not None and not renewable(current, now):
-            raise AlreadyIssued(
-                f"an active credential already exists for this level ({current.id})"
+class _Moved(Exception):
+    """What a signed award was based on changed before it could be stored."""
+
+
+def _store(session: Session, signed: SignedAward) -> CredentialRecord | None:
+    """Store `signed` if its basis still holds, else None. The database decides the races: the
+    predecessor must still be current, the partial unique index admits one active credential
+    per learner and level, the status index is unique, and the confirmations must still be
+    neither withdrawn nor used."""
+    record = CredentialRecord(
+        id=signed.credential_id,
+        learner_id=signed.learner_id,
+        achievement_id=signed.achievement_id,
+        attested_by=signed.supervisor_id,
+        status_list_index=signed.status_list_index,
+        document=signed.document,
+        issued_at=signed.issued_at,
+        valid_until=signed.valid_until,
+        predecessor_id=signed.predecessor_id,
+    )
+    try:
+        with session.begin_nested():
+            if signed.predecessor_id is not None:
+                superseded = _changed(
+                    session,
+                    update(CredentialRecord)
+                    .where(
+                        CredentialRecord.id == signed.predecessor_id,
+                        CredentialRecord.revoked_at.is_(None),
+                        CredentialRecord.superseded_at.is_(None),
+                    )
+                    .values(superseded_at=signed.issued_at),
+                )
+                if superseded != 1:
+                    raise _Moved
+            session.add(record)
+            session.flush()
+            consumed = _changed(
+                session,
+                update(Confirmation)
+                .where(
+                    Confirmation.id.in_(signed.confirmation_ids),
+                    Confirmation.withdrawn_at.is_(None),
+                    Confirmation.consumed_by.is_(None),
+                )
+                .values(consumed_by=record.id),
             )
-        index = _free_status_index(session)
-        credential_id = str(uuid.uuid4())
-        signed = signed_credential(issuer, award, credential_id, index, current, now)
-        record = CredentialRecord(
-            id=credential_id,
-            learner_id=award.learner.id,
-            achievement_id=award.achievement.id,
-            attested_by=award.supervisor.id,
-            status_list_index=index,
-            document=json.dumps(signed, ensure_ascii=False),
-            issued_at=now,
-            valid_until=award.valid_until,
-            predecessor_id=current.id if current else None,
-        )
-        try:
-            with session.begin_nested():
-                if current is not None:
-                    current.superseded_at = now
-                    session.flush()
-                session.add(record)
-                session.flush()
-                for confirmation in award.confirmations:
-                    confirmation.consumed_by = credential_id
-        except IntegrityError:
-            continue  # lost a race: the same award (refused next turn) or the status index
-        return record
-    raise Conflict("could not allocate a status list index; try again")
+            if consumed != len(signed.confirmation_ids):
+                raise _Moved
+    except (IntegrityError, _Moved):
+        return None
+    return record
+
+
+def _changed(session: Session, statement: Update) -> int:
+    """Rows an UPDATE changed (the ORM also refreshes the objects it holds)."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def signed_credential(

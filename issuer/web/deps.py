@@ -63,6 +63,20 @@ def current_user(
     session: SessionDep,
     form_token: Annotated[str | None, Depends(csrf_form_token)],
 ) -> User:
+    return _authenticated(request, session, form_token)
+
+
+def reading_user(
+    request: Request,
+    session: ReadSessionDep,
+    form_token: Annotated[str | None, Depends(csrf_form_token)],
+) -> User:
+    """The same checks as `current_user`, in the request's read-only session (for a route that
+    opens its own short write transaction)."""
+    return _authenticated(request, session, form_token)
+
+
+def _authenticated(request: Request, session: Session, form_token: str | None) -> User:
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         return accounts.user_for_token(session, authorization[7:].strip())
@@ -94,17 +108,26 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-def role(name: str) -> Callable[[User], User]:
+def role(name: str, *, reading: bool = False) -> Callable[[User], User]:
     def require(user: CurrentUser) -> User:
-        if not user.has_role(name):
-            raise PermissionDenied(f"this needs the {name} role")
-        return user
+        return _holding(user, name)
 
-    return require
+    def require_reading(user: Annotated[User, Depends(reading_user)]) -> User:
+        return _holding(user, name)
+
+    return require_reading if reading else require
+
+
+def _holding(user: User, name: str) -> User:
+    if not user.has_role(name):
+        raise PermissionDenied(f"this needs the {name} role")
+    return user
 
 
 CoordinatorDep = Annotated[User, Depends(role("coordinator"))]
 SupervisorDep = Annotated[User, Depends(role("supervisor"))]
+# The supervisor, from the read-only session: for the attestation, which signs before it writes.
+ReadingSupervisorDep = Annotated[User, Depends(role("supervisor", reading=True))]
 LearnerDep = Annotated[User, Depends(role("learner"))]
 
 

@@ -19,6 +19,7 @@ from issuer.services import (
     roster,
     signoff,
 )
+from issuer.store.db import transaction
 from issuer.store.models import CredentialRecord, User
 from issuer.web.deps import (
     SESSION_COOKIE,
@@ -26,6 +27,8 @@ from issuer.web.deps import (
     CurrentUser,
     IssuerDep,
     LearnerDep,
+    ReadingSupervisorDep,
+    ReadSessionDep,
     SessionDep,
     SupervisorDep,
     deliver_mail,
@@ -358,16 +361,32 @@ def attest(
     body: Attest,
     request: Request,
     background: BackgroundTasks,
-    session: SessionDep,
-    user: SupervisorDep,
+    reading: ReadSessionDep,
+    user: ReadingSupervisorDep,
     issuer: IssuerDep,
 ) -> dict[str, Any]:
-    """Attest the whole level: every statement is confirmed; this issues the signed credential."""
-    record = awards.attest_level(
-        session, user, issuer, learner_id=learner_id, soc=body.soc, level=body.level
+    """Attest the whole level: every statement is confirmed; this issues the signed credential.
+
+    Checked and signed in the read-only session, stored in a short write transaction that
+    rechecks (awards.SignedAward): on SQLite the write lock is no longer held while signing.
+    """
+    signed = awards.sign_attestation(
+        reading, user, issuer, learner_id=learner_id, soc=body.soc, level=body.level
     )
+    with transaction(request.app.state.sessions) as session:
+        record = awards.attest_level(
+            session,
+            user,
+            issuer,
+            learner_id=learner_id,
+            soc=body.soc,
+            level=body.level,
+            now=signed.issued_at,
+            signed=signed,
+        )
+        out = {**credential_out(record), "credential": json.loads(record.document)}
     background.add_task(deliver_mail, request.app)
-    return {**credential_out(record), "credential": json.loads(record.document)}
+    return out
 
 
 # ── learner ──
