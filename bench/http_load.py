@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
@@ -57,6 +58,28 @@ def prepare(settings: Settings, learners: int) -> tuple[str, list[int]]:
         ids = confirmed_learners(session, coordinator, supervisor, learners)
     engine.dispose()
     return token, ids
+
+
+class CpuMeter:
+    """CPU seconds used by the server's process group, PostgreSQL and this process."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server = psutil.Process(server_pid)
+
+    def sample(self) -> tuple[float, float, float]:
+        app = sum(_cpu(p) for p in [self.server, *self.server.children(recursive=True)])
+        database = sum(
+            _cpu(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"
+        )
+        return app, database, _cpu(psutil.Process())
+
+
+def _cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
 
 
 def timed(call) -> float:  # type: ignore[no-untyped-def]
@@ -99,10 +122,13 @@ def main() -> None:
                     response.raise_for_status()
                     return response.json()
 
+                meter = CpuMeter(server.pid)
+                before = meter.sample()
                 start = time.perf_counter()
                 with ThreadPoolExecutor(options.clients) as pool:
                     issued = list(pool.map(attest, learners))
                 issuing = time.perf_counter() - start
+                issuing_cpu = [b - a for a, b in zip(before, meter.sample(), strict=True)]
                 credential = issued[0]["credential"]
 
                 def verify(_: int) -> float:
@@ -114,10 +140,12 @@ def main() -> None:
 
                     return timed(call)
 
+                before = meter.sample()
                 start = time.perf_counter()
                 with ThreadPoolExecutor(options.clients) as pool:
                     latencies = sorted(pool.map(verify, range(options.verifications)))
                 verifying = time.perf_counter() - start
+                verifying_cpu = [b - a for a, b in zip(before, meter.sample(), strict=True)]
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -133,6 +161,16 @@ def main() -> None:
     print(f"{'verification latency p50':34} {statistics.median(latencies) * 1000:9.1f} ms")
     p99 = latencies[int(len(latencies) * 0.99) - 1]
     print(f"{'verification latency p99':34} {p99 * 1000:9.1f} ms")
+    print()
+    print(
+        f"{'CPU ms per request':34} {'app':>8} {'database':>9} {'load gen':>9} {'cores busy':>11}"
+    )
+    for label, cpu, count, wall in (
+        ("issuance", issuing_cpu, len(issued), issuing),
+        ("verification", verifying_cpu, len(latencies), verifying),
+    ):
+        app, database, generator = (seconds / count * 1000 for seconds in cpu)
+        print(f"{label:34} {app:8.1f} {database:9.1f} {generator:9.1f} {sum(cpu) / wall:11.2f}")
 
 
 if __name__ == "__main__":
