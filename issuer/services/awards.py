@@ -31,7 +31,7 @@ from issuer.proofs.data_integrity import add_proof
 from issuer.services import audit, claims
 from issuer.services.catalog import achievement_record
 from issuer.services.identity import IssuerIdentity
-from issuer.services.roster import assigned_learner
+from issuer.services.roster import assigned_learner, ensure_assigned
 from issuer.services.signoff import active_confirmations, active_credential, renewable
 from issuer.store.models import AchievementRecord, Confirmation, CredentialRecord, User
 from issuer.types import JsonObject
@@ -194,7 +194,7 @@ def attest_level(
             level,
         ):
             raise ValueError("the signed award is for another attestation")
-        assigned_learner(session, supervisor, learner_id, soc)
+        ensure_assigned(session, supervisor, learner_id, soc)
     for _ in range(MAX_INDEX_ATTEMPTS):
         if signed is None:
             signed = sign_attestation(

