@@ -99,6 +99,39 @@ def test_memoized_context_processing_gives_the_same_result_on_repeat() -> None:
     assert all(canonize(document) == first for _ in range(3))
 
 
+@pytest.mark.parametrize("name", CORPUS)
+def test_memoized_expansion_equals_pyld_unmemoized(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyld import jsonld
+
+    from issuer.jsonld import canonize as tuned
+    from issuer.jsonld.canonize import expand
+
+    document = CORPUS[name]
+    memoized = [expand(document) for _ in range(2)]
+    monkeypatch.setattr(jsonld.JsonLdProcessor, "_expand_iri", tuned._expand_iri)
+    monkeypatch.setattr(jsonld.JsonLdProcessor, "_process_context", tuned._process_context)
+    assert memoized == [expand(document)] * 2
+
+
+def test_a_term_expands_by_its_own_context_whichever_came_first() -> None:
+    from issuer.jsonld.canonize import expand
+
+    def named(vocabulary: str) -> dict:  # type: ignore[type-arg]
+        return {
+            "@context": {"name": f"{vocabulary}name", "Thing": f"{vocabulary}Thing"},
+            "@type": "Thing",
+            "name": "x",
+        }
+
+    for _ in range(2):
+        for vocabulary in ("https://schema.org/", "https://example.org/v#"):
+            [node] = expand(named(vocabulary))
+            assert node["@type"] == [f"{vocabulary}Thing"]
+            assert f"{vocabulary}name" in node
+
+
 def test_expansion_of_untrusted_input_stops_at_its_time_limit() -> None:
     from issuer.jsonld.canonize import JsonLdTimeLimit, time_limit
 
