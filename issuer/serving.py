@@ -8,7 +8,8 @@ the workers by a hash of their addresses.
 
 The parent supervises: it starts one process per socket, replaces a worker that dies (the same
 socket, so its queued connections are kept), stops when a worker dies before it ever served
-(the app cannot start: the same fault would repeat), and on SIGINT/SIGTERM stops them all.
+(the app cannot start: the same fault would repeat), and on SIGINT, SIGTERM or SIGHUP stops
+them all.
 """
 
 from __future__ import annotations
