@@ -158,20 +158,31 @@ FetcherDep = Annotated[Fetcher, Depends(fetcher)]
 
 
 _delivering = threading.Lock()
+_more_mail = threading.Event()
 
 
 def deliver_mail(app: Any) -> None:
     """Background task after a response: send what is due; whatever cannot go now (mail server
-    down, database busy) stays queued for the next run. One run at a time per process."""
-    if not _delivering.acquire(blocking=False):
-        return
-    try:
-        settings = app.state.settings
-        mail.deliver_due(app.state.sessions, app.state.mail_transport, sender=settings.mail_from)
-    except OperationalError:
-        pass  # the database is busy with issuances: the queue keeps the mail
-    finally:
-        _delivering.release()
+    down, database busy) stays queued for the next run.
+
+    One run at a time per process. A request that finds a run under way leaves a note and
+    returns; the run goes round once more, so mail queued after it claimed its batch is not
+    left waiting for some later request.
+    """
+    _more_mail.set()
+    while _more_mail.is_set():
+        if not _delivering.acquire(blocking=False):
+            return  # the run under way sees the note
+        try:
+            _more_mail.clear()
+            settings = app.state.settings
+            mail.deliver_due(
+                app.state.sessions, app.state.mail_transport, sender=settings.mail_from
+            )
+        except OperationalError:
+            pass  # the database is busy with issuances: the queue keeps the mail
+        finally:
+            _delivering.release()
 
 
 def set_session_cookie(response: Response, request: Request, cookie: str) -> None:

@@ -160,3 +160,48 @@ def test_no_transaction_is_open_while_the_mail_server_is_talked_to(
     assert sent == 1 and writers_waited == [False]
     [message] = queued(db_settings)
     assert message.sent_at is not None and message.attempts == 1
+
+
+def test_mail_queued_while_a_delivery_runs_goes_out_without_another_request(
+    db_settings: Settings,
+) -> None:
+    """The claim mail of an attestation made while another request's delivery is sending (and
+    so skipped its own run) is sent when that run finishes, not left for a later request."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Event
+
+    from tests.load.test_concurrency import prepare
+    from tests.web.helpers import LEVEL, SOC
+
+    token, (first, second) = prepare(db_settings, 2)
+
+    class GatedServer:
+        """A mail server that holds the first message until told to go on."""
+
+        def __init__(self) -> None:
+            self.sending, self.go_on = Event(), Event()
+            self.recipients: list[str] = []
+
+        def send(self, message: EmailMessage) -> None:
+            self.sending.set()
+            assert self.go_on.wait(30)
+            self.recipients.append(str(message["To"]))
+
+    server = GatedServer()
+    with TestClient(create_app(db_settings)) as client, ThreadPoolExecutor(1) as pool:
+        client.app.state.mail_transport = server  # type: ignore[attr-defined]
+
+        def attest(learner_id: int) -> int:
+            return client.post(
+                f"/api/supervisor/learners/{learner_id}/attestations",
+                json={"soc": SOC, "level": LEVEL},
+                headers=bearer(token),
+            ).status_code
+
+        held = pool.submit(attest, first)  # its delivery sends, and waits at the server
+        assert server.sending.wait(30)
+        assert attest(second) == 201  # its own delivery is skipped: one is under way
+        server.go_on.set()
+        assert held.result(timeout=60) == 201
+    assert sorted(server.recipients) == ["l0@example.org", "l1@example.org"]
+    assert all(message.sent_at is not None for message in queued(db_settings))
