@@ -321,7 +321,7 @@ def verify(
     else:
         typer.echo(report.verdict.upper())
         for check in report.checks:
-            typer.echo(f"  {check.status:7} {check.name}: {check.message}")
+            typer.echo(f"  {check.status:11} {check.name}: {check.message}")
     if not report.verified:
         raise typer.Exit(EXIT_NOT_VERIFIED)
 

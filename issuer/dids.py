@@ -1,13 +1,17 @@
-"""Decentralized identifiers for the issuer: did:key and did:web, and their DID documents.
+"""Decentralized identifiers: did:key, did:jwk and did:web, and their DID documents.
 
-did:key (https://w3c-ccg.github.io/did-key-spec/) is self-describing: its document is derived
-from the key, so it resolves locally. did:web (https://w3c-ccg.github.io/did-method-web/) names
-an HTTPS location of `did.json`; fetching it is the caller's job (with limits), this module only
-computes the URL and reads the document.
+did:key (https://w3c-ccg.github.io/did-key-spec/) and did:jwk
+(https://github.com/quartzjer/did-jwk/blob/main/spec.md) are self-describing: the document is
+derived from the key, so they resolve locally. did:web
+(https://w3c-ccg.github.io/did-method-web/) names an HTTPS location of `did.json`; fetching it
+is the caller's job (with limits), this module only computes the URL.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from urllib.parse import unquote
 
 from issuer.errors import InvalidInput
@@ -17,6 +21,7 @@ from issuer.types import JsonObject
 
 DID_KEY = "did:key:"
 DID_WEB = "did:web:"
+DID_JWK = "did:jwk:"
 
 
 def did_key(public_key_multibase: str) -> str:
@@ -80,38 +85,46 @@ def resolve_did_key(did: str) -> JsonObject:
     return did_document(did, [multibase])
 
 
-def find_verification_method(document: JsonObject, method_id: str) -> JsonObject | None:
-    """The verification method `method_id` in a DID (controller) document, if it is there."""
-    for method in document.get("verificationMethod", []):
-        if isinstance(method, dict) and _absolute(document, method.get("id")) == method_id:
-            return method
-    return None
+def resolve_did_jwk(did: str) -> JsonObject:
+    """The DID document of a did:jwk (did-jwk spec, "Read"): one JsonWebKey method `#0`.
 
-
-def authorizes(document: JsonObject, method_id: str, relationship: str) -> bool:
-    """Whether the document lists `method_id` under `relationship` (e.g. assertionMethod)."""
-    for entry in document.get(relationship, []):
-        entry_id = entry.get("id") if isinstance(entry, dict) else entry
-        if _absolute(document, entry_id) == method_id:
-            return True
-    return False
-
-
-def authorized_method(document: JsonObject, method_id: str, relationship: str) -> JsonObject:
-    """The verification method `method_id`, which its controller must list for `relationship`.
-
-    InvalidInput when the document does not hold it or does not authorize it: a key that exists
-    but is not listed under assertionMethod must not sign credentials.
+    A key marked `"use": "enc"` may only agree keys; any other is for signatures.
     """
-    method = find_verification_method(document, method_id)
-    if method is None:
-        raise InvalidInput(f"{method_id} is not in its controller's document")
-    if not authorizes(document, method_id, relationship):
-        raise InvalidInput(f"{method_id} is not authorized for {relationship}")
-    return method
+    if not did.startswith(DID_JWK):
+        raise InvalidInput(f"{did!r} is not a did:jwk")
+    encoded = did[len(DID_JWK) :]
+    try:
+        jwk = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, binascii.Error):
+        raise InvalidInput(f"{did!r} does not hold a base64url-encoded JWK") from None
+    if not isinstance(jwk, dict) or "d" in jwk or not isinstance(jwk.get("kty"), str):
+        raise InvalidInput(f"{did!r} does not hold a public JWK")
+    method_id = f"{did}#0"
+    document: JsonObject = {
+        "@context": [DID_V1, "https://w3id.org/security/jwk/v1"],
+        "id": did,
+        "verificationMethod": [
+            {"id": method_id, "type": "JsonWebKey", "controller": did, "publicKeyJwk": jwk}
+        ],
+    }
+    use = jwk.get("use")
+    if use != "sig":
+        document["keyAgreement"] = [method_id]
+    if use != "enc":
+        for relationship in (
+            "assertionMethod",
+            "authentication",
+            "capabilityInvocation",
+            "capabilityDelegation",
+        ):
+            document[relationship] = [method_id]
+    return document
 
 
-def _absolute(document: JsonObject, method_id: object) -> str | None:
-    if not isinstance(method_id, str):
-        return None
-    return f"{document.get('id')}{method_id}" if method_id.startswith("#") else method_id
+def resolve_locally(did: str) -> JsonObject:
+    """A self-describing DID's document (did:key, did:jwk); InvalidInput for any other."""
+    if did.startswith(DID_KEY):
+        return resolve_did_key(did)
+    if did.startswith(DID_JWK):
+        return resolve_did_jwk(did)
+    raise InvalidInput(f"{did!r} cannot be resolved without the network")

@@ -5,7 +5,9 @@
     │   ├── FrameworkInvalid    a skills framework file that does not follow the format
     │   ├── CredentialInvalid   a credential that cannot be signed or read
     │   ├── JsonLdInvalid       JSON-LD that drops a term or leaves a type undefined
-    │   └── ContextNotBundled   a JSON-LD context URL we do not ship (we never fetch contexts)
+    │   ├── ContextNotBundled   a JSON-LD context URL we do not ship (we never fetch contexts)
+    │   ├── Unreachable         a remote document that could not be retrieved (network, policy)
+    │   └── KeyNotBound         a verification method its controller does not publish as such
     ├── NotFound
     ├── NotAuthenticated        no or bad credentials (HTTP 401)
     ├── RateLimited             too many attempts from one client (HTTP 429)
@@ -65,6 +67,22 @@ class ContextNotBundled(InvalidInput):
             f"JSON-LD context {url!r} is not bundled with the issuer; "
             "contexts are never loaded from the network"
         )
+
+
+class Unreachable(InvalidInput):
+    """A remote document (a controller document, a status list) could not be retrieved:
+    no network, refused by policy, too slow or too large. For a verifier this means "not
+    checked", never "passed" and never "forged"."""
+
+
+class KeyNotBound(InvalidInput):
+    """A verification method that cannot speak for a controller: absent from the controller
+    document that was resolved, controlled by someone else, or not authorized for the proof's
+    purpose. `code` is the Controlled Identifiers 1.0 error name."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
 
 
 class NotFound(IssuerError):

@@ -114,7 +114,10 @@ class Supervisor:
             if process.is_alive():
                 continue
             process.join()
-            if not ready.is_set():  # it never served: the same fault would recur
+            # A worker that failed on its own before serving would fail again (a bad setting, a
+            # locked key); one killed by a signal (kill -9, an OOM kill) is started afresh.
+            killed = process.exitcode is not None and process.exitcode < 0
+            if not ready.is_set() and not killed:
                 logger.error(
                     "worker %s exited (%s) while starting; stopping", process.pid, process.exitcode
                 )

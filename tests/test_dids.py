@@ -1,12 +1,15 @@
+import base64
+import json
+
 import pytest
 
+from issuer.controllers import authorizes, find_verification_method
 from issuer.dids import (
-    authorizes,
     did_document,
     did_key,
     did_web_path,
     did_web_url,
-    find_verification_method,
+    resolve_did_jwk,
     resolve_did_key,
 )
 from issuer.errors import InvalidInput
@@ -57,3 +60,36 @@ def test_document_keeps_every_key_and_resolves_relative_ids(signing_key: Signing
     relative = {**document, "assertionMethod": [f"#{signing_key.multikey}"]}
     assert authorizes(relative, f"did:web:example.org#{signing_key.multikey}", "assertionMethod")
     assert not authorizes(relative, f"did:web:example.org#{other.multikey}", "assertionMethod")
+
+
+def test_did_jwk_document_has_one_json_web_key_for_signatures() -> None:
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+    encoded = base64.urlsafe_b64encode(json.dumps(jwk).encode()).decode().rstrip("=")
+    did = f"did:jwk:{encoded}"
+    document = resolve_did_jwk(did)
+    assert document["verificationMethod"] == [
+        {"id": f"{did}#0", "type": "JsonWebKey", "controller": did, "publicKeyJwk": jwk}
+    ]
+    assert authorizes(document, f"{did}#0", "assertionMethod")
+    assert "keyAgreement" in document
+    signing_only = f"did:jwk:{_b64({**jwk, 'use': 'sig'})}"
+    assert "keyAgreement" not in resolve_did_jwk(signing_only)
+    encrypting_only = resolve_did_jwk(f"did:jwk:{_b64({**jwk, 'use': 'enc'})}")
+    assert "assertionMethod" not in encrypting_only
+
+
+@pytest.mark.parametrize(
+    "bad", ["did:jwk:", "did:jwk:!!!", f"did:jwk:{'e30'}", "did:key:z6Mk"]
+)
+def test_refuses_malformed_did_jwk(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        resolve_did_jwk(bad)
+
+
+def test_refuses_a_did_jwk_holding_a_private_key() -> None:
+    with pytest.raises(InvalidInput, match="public JWK"):
+        resolve_did_jwk(f"did:jwk:{_b64({'kty': 'OKP', 'crv': 'Ed25519', 'x': 'a', 'd': 'b'})}")
+
+
+def _b64(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")

@@ -113,9 +113,14 @@ def test_report_has_the_vc_api_shape(signing_key: SigningKey, unsigned_credentia
     body = verify(signed, issuer).to_json()
     assert body["verified"] is False
     assert body["errors"] == [
-        {"check": "proof", "message": "the signature does not match the document"}
+        {
+            "check": "proof",
+            "message": "the signature does not match the document",
+            "code": "PROOF_VERIFICATION_ERROR",
+        }
     ]
-    assert "issuer" in body["checks"]
+    assert [problem["check"] for problem in body["notChecked"]] == ["issuer"]
+    assert body["checks"] == ["validFrom", "json-ld", "conformance"]
 
 
 def test_a_malformed_open_badge_is_authentic_but_warned_about(

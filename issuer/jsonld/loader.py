@@ -25,6 +25,7 @@ OB_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
 DID_V1 = "https://www.w3.org/ns/did/v1"
 MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
 ED25519_2020_V1 = "https://w3id.org/security/suites/ed25519-2020/v1"
+DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
 
 
 def manifest() -> list[JsonObject]:

@@ -12,7 +12,8 @@ from hashlib import sha256
 import base58
 
 from issuer.errors import InvalidInput
-from issuer.jsonld.canonize import canonize
+from issuer.jsonld.canonize import canonize, canonize_expanded
+from issuer.jsonld.strict import expand_strictly
 from issuer.types import DocumentLoader, JsonObject
 
 NAME = "eddsa-rdfc-2022"
@@ -28,11 +29,14 @@ def transform(unsecured_document: JsonObject, loader: DocumentLoader) -> str:
 def configure_proof(proof_options: JsonObject, context: object, loader: DocumentLoader) -> str:
     """https://www.w3.org/TR/vc-di-eddsa/#proof-configuration-eddsa-rdfc-2022
 
-    The proof options without `proofValue`, under the secured document's `@context`.
+    The proof options without `proofValue`, under the secured document's `@context`, expanded
+    strictly: an option the contexts do not define would be dropped from the canonical form,
+    left unsigned and free to change (a VC 1.1 credential without the Data Integrity context
+    loses `created` that way), so it is an error (JsonLdInvalid), never dropped.
     """
     configuration = {k: v for k, v in proof_options.items() if k != "proofValue"}
     configuration["@context"] = context
-    return canonize(configuration, loader)
+    return canonize_expanded(expand_strictly(configuration, loader))
 
 
 def hash_data(canonical_proof_config: str, canonical_document: str) -> bytes:

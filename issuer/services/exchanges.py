@@ -18,17 +18,18 @@ import jwt
 from sqlalchemy.orm import Session
 
 from issuer.credentials import with_proof_array
-from issuer.dids import DID_KEY, resolve_did_key
+from issuer.dids import DID_KEY
 from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound
 from issuer.jsonld.loader import load_document
 from issuer.proofs.data_integrity import add_proof
-from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt, verification_key
+from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt
 from issuer.services import audit
 from issuer.services.accounts import token_hash
 from issuer.services.awards import Issuer, credential
+from issuer.services.fetching import Fetcher
+from issuer.services.verifying import VerifyOptions, verify_key_proof, verify_presentation_input
 from issuer.store.models import CredentialRecord, Exchange, Nonce, User
 from issuer.types import JsonObject
-from issuer.verification import verify_presentation
 
 EXCHANGE_LIFETIME = timedelta(minutes=15)
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=5)
@@ -135,13 +136,13 @@ def complete_vcapi(
     exchange = live_exchange(session, exchange_id, "vcapi", now)
     if not isinstance(presentation, dict):
         raise InvalidInput("verifiablePresentation must be a JSON object")
-    report = verify_presentation(
-        presentation,
+    options = VerifyOptions(
         challenge=exchange.challenge,
         domain=urlsplit(issuer.base_url).netloc,
-        now=now,
-        resolve=resolve_did_key,
-        loader=load_document,
+        local_keys_only=True,
+    )
+    report = verify_presentation_input(
+        presentation, session=None, issuer=None, fetcher=Fetcher(), now=now, options=options
     )
     holder = presentation.get("holder")
     holder = holder.get("id") if isinstance(holder, dict) else holder
@@ -326,15 +327,8 @@ def _holder_from_proof(session: Session, proof: str, issuer: Issuer, now: dateti
     if not isinstance(kid, str) or not kid.startswith(DID_KEY):
         raise OAuthError("invalid_proof", "the proof's kid must be a did:key verification method")
     try:
-        _, key = verification_key(kid, resolve_did_key, "authentication")
-        claims = jwt.decode(
-            proof,
-            key=key,
-            algorithms=[algorithm],
-            audience=issuer.base_url,
-            options={"require": ["aud", "iat", "nonce"]},
-        )
-    except (jwt.PyJWTError, IssuerError, ValueError) as error:
+        claims = verify_key_proof(proof, audience=issuer.base_url, algorithm=algorithm)
+    except IssuerError as error:
         raise OAuthError("invalid_proof", f"the proof does not verify: {error}") from None
     nonce = session.get(Nonce, str(claims["nonce"]))
     if nonce is None or nonce.used_at is not None or nonce.expires_at <= now:

@@ -2,25 +2,28 @@
 
 HTTPS only, a short timeout, a size cap, few redirects each re-checked, and no private,
 loopback or link-local addresses unless the operator allows them (tests serve on 127.0.0.1).
+`within(seconds)` gives a fetcher whose every request, together, ends by one deadline: a
+server that drips a byte every few seconds never holds a verification longer than that.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from issuer.errors import InvalidInput
+from issuer.errors import Unreachable
 
 MAX_BYTES = 1_000_000
 TIMEOUT_SECONDS = 5.0
 MAX_REDIRECTS = 3
 
 
-class FetchRefused(InvalidInput):
+class FetchRefused(Unreachable):
     """A remote fetch refused by policy or failed; the message says which and why."""
 
 
@@ -33,11 +36,26 @@ class Fetcher:
     allow_hosts: frozenset[str] = frozenset()
     max_bytes: int = MAX_BYTES
     timeout: float = TIMEOUT_SECONDS
+    # time.monotonic() by which every fetch through this fetcher must be over (None: no limit)
+    deadline: float | None = None
+
+    def within(self, seconds: float) -> Fetcher:
+        """This fetcher, with all of its fetches bounded by one deadline `seconds` from now."""
+        return replace(self, deadline=time.monotonic() + seconds)
+
+    def _remaining(self, url: str) -> float:
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise FetchRefused(f"{url}: the time allowed for fetching ran out")
+        return min(self.timeout, left)
 
     def get(self, url: str, accept: str = "application/json") -> bytes:
         for _ in range(MAX_REDIRECTS + 1):
             self._check(url)
-            with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
+            timeout = self._remaining(url)
+            with httpx.Client(timeout=timeout, follow_redirects=False) as client:
                 try:
                     with client.stream("GET", url, headers={"accept": accept}) as response:
                         if response.is_redirect and "location" in response.headers:
@@ -56,6 +74,7 @@ class Fetcher:
             body += chunk
             if len(body) > self.max_bytes:
                 raise FetchRefused(f"{url} sent more than {self.max_bytes} bytes")
+            self._remaining(url)
         return bytes(body)
 
     def _check(self, url: str) -> None:

@@ -1,32 +1,44 @@
-"""The one verification engine behind the verify page, the VC-API and `issuer verify`.
+"""The one guarded entry into verification: the verify page, the VC-API, wallet exchanges,
+OpenID4VCI proofs and `issuer verify` all come through here, under the same limits.
 
 Input: a credential as JSON, a compact JWT, a baked PNG or SVG, or an HTTPS URL to any of
-those; at most 1 MB, at most 64 levels deep and 20,000 JSON values (which bounds the JSON-LD
-work). Output: a VerificationReport, with, for credentials this issuer signed, a check that the
-credential agrees with what is on record.
+those (or a presentation). Limits: at most 1 MB, 64 levels deep, 20,000 JSON values and 16
+explicit blank-node labels (which bound the JSON-LD work); a CPU-time limit on JSON-LD; one
+wall-clock deadline for every fetch a verification makes (controller documents, status
+lists); a cap on status entries (in `status_check`). Output: a VerificationReport, with, for
+credentials this issuer signed, a check that the credential agrees with what is on record.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import jwt
 from sqlalchemy.orm import Session
 
 from issuer.baking.png import SIGNATURE, extract_png
 from issuer.baking.svg import extract_svg
+from issuer.checks import RECORDS_MISMATCH, REVOKED, Check, VerificationReport
+from issuer.controllers import Resolve, bind_verification_method
+from issuer.dids import resolve_locally
 from issuer.errors import InvalidInput
 from issuer.jsonld.canonize import time_limit
 from issuer.jsonld.loader import load_document
-from issuer.proofs.vc_jwt import looks_like_jwt
+from issuer.proofs.data_integrity import AUTHENTICATION
+from issuer.proofs.vc_jwt import fits, looks_like_jwt
 from issuer.services.awards import Issuer
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import make_resolver
 from issuer.services.status import make_fetch
 from issuer.store.models import CredentialRecord
 from issuer.types import JsonObject
-from issuer.verification import Check, VerificationReport, verify_credential
+from issuer.verification import Expectations, requested_checks, verify_credential
+from issuer.verification import verify_presentation as verify_presentation_document
 
 MAX_INPUT_BYTES = 1_000_000
 MAX_DEPTH = 64
@@ -35,6 +47,46 @@ MAX_VALUES = 20_000
 # canonicalization is exponential); credentials rarely use any.
 MAX_BLANK_NODE_LABELS = 16
 JSON_LD_SECONDS = 5.0
+# Every fetch of one verification (DID documents, status lists, the credential's URL) together.
+FETCH_SECONDS = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOptions:
+    """What the caller asks of a verification (VC-API `options`).
+
+    `challenge` and `domain` must then appear in the proof; `checks` limits the checks run to
+    those named (None: all of them). `local_keys_only` resolves did:key and did:jwk but never
+    fetches a key (wallet exchanges, whose holders are did:key).
+    """
+
+    challenge: str | None = None
+    domain: str | None = None
+    checks: frozenset[str] | None = None
+    local_keys_only: bool = False
+
+    @classmethod
+    def from_request(cls, options: object) -> VerifyOptions:
+        """VC-API `options`: InvalidInput for a shape or a check name we do not know."""
+        if options is None:
+            return cls()
+        if not isinstance(options, dict):
+            raise InvalidInput("options must be a JSON object")
+        values = {name: options.get(name) for name in ("challenge", "domain")}
+        for name, value in values.items():
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"options.{name} must be a string")
+        checks = options.get("checks")
+        if checks is not None and not isinstance(checks, list):
+            raise InvalidInput("options.checks must be a list of check names")
+        return cls(
+            challenge=values["challenge"],
+            domain=values["domain"],
+            checks=requested_checks(checks) if checks is not None else None,
+        )
+
+    def expectations(self) -> Expectations:
+        return Expectations(self.challenge, self.domain, self.checks)
 
 
 def read_credential(data: bytes) -> JsonObject | str:
@@ -57,17 +109,25 @@ def read_credential(data: bytes) -> JsonObject | str:
         return read_credential(baked.encode("utf-8"))
     if looks_like_jwt(text):
         return text
+    return read_document(text, "a credential")
+
+
+def read_document(text: str | bytes, what: str) -> JsonObject:
+    """A JSON object within the size, depth, value and blank-node limits."""
+    if len(text) > MAX_INPUT_BYTES:
+        raise InvalidInput(f"input larger than {MAX_INPUT_BYTES} bytes")
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
         raise InvalidInput("input is not JSON, a JWT, a PNG or an SVG") from None
     if not isinstance(document, dict):
-        raise InvalidInput("a credential is a JSON object")
-    _check_shape(document)
+        raise InvalidInput(f"{what} is a JSON object")
+    check_shape(document)
     return document
 
 
-def _check_shape(document: Any) -> None:
+def check_shape(document: Any) -> None:
+    """Refuse documents too deep, too large, or with too many blank-node labels to process."""
     values, labels, stack = 0, 0, [(document, 1)]
     while stack:
         value, depth = stack.pop()
@@ -86,6 +146,18 @@ def _check_shape(document: Any) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
+def as_input(document: object) -> bytes:
+    """A VC-API body's credential as verify_input takes it; InvalidInput for a string that is
+    not a compact JWS, or anything that is neither an object nor a string."""
+    if isinstance(document, str):
+        if not looks_like_jwt(document):
+            raise InvalidInput("a credential given as a string must be a compact JWS (a JWT)")
+        return document.encode("utf-8")
+    if not isinstance(document, dict):
+        raise InvalidInput("verifiableCredential must be a JSON object or a compact JWS")
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
 def verify_input(
     data: bytes,
     *,
@@ -93,29 +165,102 @@ def verify_input(
     issuer: Issuer | None,
     fetcher: Fetcher,
     now: datetime | None = None,
+    options: VerifyOptions | None = None,
 ) -> VerificationReport:
     """Verify whatever `data` holds; an https:// URL is fetched first (within limits)."""
+    options = options or VerifyOptions()
+    fetcher = fetcher.within(FETCH_SECONDS)
     text = data[:2048].decode("utf-8", "replace").strip()
     # Without a database (the CLI on a machine with no issuer set up) we are just a verifier.
     own = issuer if session is not None else None
-    fetch = make_fetch(session, own, fetcher)
     if text.startswith(("https://", "http://")) and len(data) <= 2048 and " " not in text:
         data = _fetch_bytes(text, own, session, fetcher)
     credential = read_credential(data)
-    now = now or datetime.now(UTC)
-    with time_limit(JSON_LD_SECONDS):
+    with _guarded():
         report = verify_credential(
             credential,
-            now=now,
-            resolve=make_resolver(issuer.identity if issuer else None, fetcher),
+            now=now or datetime.now(UTC),
+            resolve=_resolver(issuer, fetcher, options),
             loader=load_document,
-            fetch=fetch,
+            fetch=make_fetch(session, own, fetcher),
+            expect=options.expectations(),
         )
     if own is not None and session is not None and report.credential is not None:
         records = _records_check(session, own, report.credential)
         if records is not None:
             return VerificationReport((*report.checks, records), report.credential)
     return report
+
+
+def verify_presentation_input(
+    presentation: object,
+    *,
+    session: Session | None,
+    issuer: Issuer | None,
+    fetcher: Fetcher,
+    now: datetime | None = None,
+    options: VerifyOptions | None = None,
+) -> VerificationReport:
+    """A Verifiable Presentation (VC-API, wallet exchanges), under the same limits."""
+    options = options or VerifyOptions()
+    if not isinstance(presentation, dict):
+        raise InvalidInput("verifiablePresentation must be a JSON object")
+    document = read_document(json.dumps(presentation, ensure_ascii=False), "a presentation")
+    fetcher = fetcher.within(FETCH_SECONDS)
+    own = issuer if session is not None else None
+    with _guarded():
+        return verify_presentation_document(
+            document,
+            now=now or datetime.now(UTC),
+            resolve=_resolver(issuer, fetcher, options),
+            loader=load_document,
+            fetch=make_fetch(session, own, fetcher) if not options.local_keys_only else None,
+            expect=options.expectations(),
+        )
+
+
+MAX_KEY_PROOF_BYTES = 16_384
+
+
+def verify_key_proof(token: str, *, audience: str, algorithm: str) -> JsonObject:
+    """An OpenID4VCI key proof (a JWT signed by the wallet's did:key or did:jwk, for our
+    audience, carrying `iat` and `nonce`): its claims, or InvalidInput saying why not.
+
+    The key is bound like every other (`controllers.py`), locally: no key is fetched for a
+    wallet.
+    """
+    if len(token) > MAX_KEY_PROOF_BYTES or not looks_like_jwt(token):
+        raise InvalidInput("a key proof is a compact JWS of at most 16 KB")
+    kid = jwt.get_unverified_header(token).get("kid")
+    if not isinstance(kid, str):
+        raise InvalidInput("the key proof names no kid")
+    key = bind_verification_method(kid, resolve_locally, AUTHENTICATION).public_key
+    if not fits(algorithm, key):
+        raise InvalidInput(f"alg {algorithm} does not fit the key {kid}")
+    try:
+        claims: JsonObject = jwt.decode(
+            token,
+            key=key,
+            algorithms=[algorithm],
+            audience=audience,
+            options={"require": ["aud", "iat", "nonce"]},
+        )
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise InvalidInput(str(error)) from None
+    return claims
+
+
+def _resolver(issuer: Issuer | None, fetcher: Fetcher, options: VerifyOptions) -> Resolve:
+    if options.local_keys_only:
+        return resolve_locally
+    return make_resolver(issuer.identity if issuer else None, fetcher)
+
+
+@contextmanager
+def _guarded() -> Iterator[None]:
+    """The CPU-time limit on JSON-LD processing of untrusted input."""
+    with time_limit(JSON_LD_SECONDS):
+        yield
 
 
 def _fetch_bytes(
@@ -140,22 +285,26 @@ def _records_check(session: Session, issuer: Issuer, credential: JsonObject) -> 
         return None
     record = session.get(CredentialRecord, credential_id.removeprefix(issuer.credential_url("")))
     if record is None:
-        return Check("records", "failed", "this issuer has no record of issuing this credential")
+        message = "this issuer has no record of issuing this credential"
+        return Check("records", "failed", message, RECORDS_MISMATCH)
     stored = json.loads(record.document)
     presented = {k: v for k, v in credential.items() if k != "proof"}
     if {k: v for k, v in stored.items() if k != "proof"} != presented:
-        return Check("records", "failed", "differs from the credential this issuer recorded")
+        message = "differs from the credential this issuer recorded"
+        return Check("records", "failed", message, RECORDS_MISMATCH)
     if record.superseded_at is not None:
         return Check(
             "records",
             "warning",
             f"superseded on {record.superseded_at:%Y-%m-%d} by a renewed credential",
+            essential=False,
         )
     if record.revoked_at is not None:
         return Check(
             "records",
             "failed",
             f"revoked on {record.revoked_at:%Y-%m-%d}: {record.revocation_reason}",
+            REVOKED,
         )
     return Check(
         "records", "passed", f"matches the issuer's record (issued {record.issued_at:%Y-%m-%d})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from fastapi import Request, Response
@@ -17,7 +18,20 @@ def make_templates(directory: Path) -> Jinja2Templates:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    environment.filters["http_url"] = http_url
     return Jinja2Templates(env=environment)
+
+
+def http_url(value: object) -> str | None:
+    """`value` when it is an absolute http(s) URL, else None: the only addresses that data
+    (a credential's issuer.url, a profile's image) may turn into links or image sources, so
+    a `javascript:` or `data:` URL is shown as text at most, never followed."""
+    if not isinstance(value, str) or any(c in value for c in "\x00\r\n\t"):
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return value.strip()
 
 
 def render(

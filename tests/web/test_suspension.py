@@ -52,7 +52,8 @@ def test_suspend_and_lift(suspending: World) -> None:
     body = verify(suspending, credential)
     assert (
         body["verified"] is False
-        and {"check": "status", "message": "suspended by the issuer"} in body["errors"]
+        and {"check": "status", "message": "suspended by the issuer", "code": "SUSPENDED"}
+        in body["errors"]
     )
     page = suspending.client.post(
         "/verify", data={"url": credential["id"]}, headers={"accept": "text/html"}

@@ -70,7 +70,7 @@ def test_revoke_flips_the_bit_and_every_verifier_says_revoked(
     assert StatusList.decode(after.json()["credentialSubject"]["encodedList"]).get(index)
     status, body = vc_api(world, credential)
     assert status == 400 and body["verified"] is False
-    assert {"check": "status", "message": "revoked by the issuer"} in body["errors"]
+    assert {"check": "status", "message": "revoked by the issuer", "code": "REVOKED"} in body["errors"]
     page = world.client.post("/verify", data={"credential": json.dumps(credential)}, headers=HTML)
     assert "✘ Revoked" in page.text
 
@@ -178,7 +178,29 @@ def test_presentation_verify_checks_holder_proof_challenge_and_credentials(
         "/presentations/verify",
         json={"verifiablePresentation": signed, "options": {"challenge": "other"}},
     )
-    assert (
-        wrong.status_code == 400
-        and {"check": "challenge", "message": "challenge does not match"} in wrong.json()["errors"]
-    )
+    assert wrong.status_code == 400
+    assert {
+        "check": "presentation proof",
+        "message": "the proof's challenge does not match",
+        "code": "INVALID_CHALLENGE_ERROR",
+    } in wrong.json()["errors"]
+
+
+def test_an_unverified_credential_is_shown_as_claims_not_facts(world: World) -> None:
+    """The page never presents a forged document's claims as facts, and a `javascript:` issuer
+    URL (an XSS that once ran for a signed-in coordinator) is never a link."""
+    _, credential = issue(world)
+    credential["issuer"]["url"] = "javascript:fetch('/api/users',{method:'POST'})"
+    page = world.client.post("/verify", data={"credential": json.dumps(credential)}, headers=HTML)
+    assert page.status_code == 200
+    assert "✘ Not verified" in page.text
+    assert "What the document claims (not confirmed)" in page.text
+    assert "it could not be confirmed" in page.text
+    assert "What the credential says" not in page.text
+    assert 'href="javascript:' not in page.text
+    assert "Is the signature intact?" in page.text and "✘ no" in page.text
+
+
+def test_a_string_that_is_not_a_jws_is_a_400(world: World) -> None:
+    status, body = vc_api(world, "not a token at all")
+    assert status == 400

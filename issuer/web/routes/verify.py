@@ -50,6 +50,27 @@ async def verify_submitted(
     return _result(request, session, data)
 
 
+# What each check asks, in words for an employer; the technical name stays in the details.
+CHECK_QUESTIONS = {
+    "proof": "Is the signature intact?",
+    "cryptosuite": "Signature method",
+    "jwt claims": "Do the token's claims match the credential?",
+    "issuer": "Is it signed by the issuer it names?",
+    "validFrom": "Has it started to be valid?",
+    "expiry": "Is it still valid (not expired)?",
+    "status": "Has the issuer revoked or suspended it?",
+    "json-ld": "Is every term defined by its vocabularies?",
+    "conformance": "Does it follow the Open Badges 3.0 format?",
+    "records": "Does it match the issuer's own records?",
+}
+STATUS_WORDS = {
+    "passed": "✔ yes",
+    "failed": "✘ no",
+    "warning": "⚠ yes, with a caveat",
+    "not checked": "– could not be checked",
+}
+
+
 def _result(request: Request, session: ReadSessionDep, data: bytes) -> Response:
     try:
         report = verify_input(
@@ -81,6 +102,8 @@ def _result(request: Request, session: ReadSessionDep, data: bytes) -> Response:
         "verify/result.html",
         {
             "report": report,
+            "questions": CHECK_QUESTIONS,
+            "answers": STATUS_WORDS,
             "credential": credential,
             "achievement": achievement if isinstance(achievement, dict) else {},
             "results": results,
