@@ -140,3 +140,78 @@ def test_reference_credentials_with_status_verify_here(
         fetch={list_url: listing}.__getitem__,
     )
     assert report.verdict == ("revoked" if revoked else "verified"), report.failed
+
+
+def vc_1_1(issuer: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "id": "urn:uuid:3c9d9f4e-2d0b-4d8a-9b8e-5a7f0c1e2d3b",
+        "type": ["VerifiableCredential"],
+        "issuer": issuer,
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:learner"},
+    }
+
+
+def test_vc_1_1_gets_the_data_integrity_context_and_verifies_both_ways() -> None:
+    from issuer.proofs.data_integrity import add_proof
+
+    issuer = identity()
+    ours = add_proof(
+        vc_1_1(issuer.did),
+        key=issuer.key,
+        verification_method=issuer.verification_method,
+        created=NOW,
+        loader=load_document,
+    )
+    theirs = run_reference("sign", credential=vc_1_1(issuer.did), seedHex=SEED.hex())
+    assert ours["@context"] == theirs["@context"]
+    assert run_reference("verify", credential=ours) == {"verified": True, "errors": []}
+    assert our_verdict(theirs, issuer)
+    for signed in (ours, theirs):
+        signed["proof"]["created"] = "2020-01-01T00:00:00Z"
+        assert run_reference("verify", credential=signed)["verified"] is False
+        assert not our_verdict(signed, issuer)
+
+
+def test_a_proof_set_signed_there_verifies_here(realistic_credential: dict) -> None:  # type: ignore[type-arg]
+    issuer = identity()
+    unsigned = {**realistic_credential, "issuer": issuer.profile.to_json()}
+    once = run_reference("sign", credential=unsigned, seedHex=SEED.hex())
+    twice = run_reference("sign", credential=once, seedHex=bytes(range(1, 33)).hex())
+    assert len(twice["proof"]) == 2
+    report = verify_credential(
+        twice, now=NOW, resolve=make_resolver(issuer, Fetcher()), loader=load_document
+    )
+    assert report.verified, report.failed
+
+
+def test_a_two_proof_chain_verifies_here_and_the_reference_misreads_it() -> None:
+    """VC Data Integrity §4.5: the second proof signs the document with the first proof in
+    it. The reference (jsonld-signatures 11.6) verifies every proof against the document
+    without proofs, so it finds the chained signature invalid."""
+    from issuer.proofs.data_integrity import add_proof_to_set
+
+    issuer = identity()
+    second = SigningKey.from_seed(bytes(range(1, 33)))
+    first = add_proof_to_set(
+        vc_1_1(issuer.did),
+        key=issuer.key,
+        verification_method=issuer.verification_method,
+        created=NOW,
+        loader=load_document,
+        proof_id="urn:uuid:6a1c3e51-94b3-4b8e-9d7c-0f5d2a8e4c11",
+    )
+    chain = add_proof_to_set(
+        first,
+        key=second,
+        verification_method=f"{did_key(second.multikey)}#{second.multikey}",
+        created=NOW,
+        loader=load_document,
+        proof_id="urn:uuid:0b7e2f93-5d41-4c6a-8e2b-9f1d3c7a5e20",
+        previous_proof="urn:uuid:6a1c3e51-94b3-4b8e-9d7c-0f5d2a8e4c11",
+    )
+    assert our_verdict(chain, issuer)
+    assert run_reference("verify", credential=chain)["errors"] == ["Invalid signature."]
+    del chain["proof"][0]
+    assert not our_verdict(chain, issuer)
