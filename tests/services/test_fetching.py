@@ -13,6 +13,7 @@ import pytest
 from issuer.services.fetching import Fetcher, FetchRefused
 from issuer.services.identity import make_resolver
 
+DRIPPED: list[int] = []
 DID_DOCUMENT = {"id": "did:web:example.org", "verificationMethod": [], "assertionMethod": []}
 
 
@@ -30,6 +31,15 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/hang":
             time.sleep(3)
             self._send(b"{}")
+        elif self.path == "/drip":
+            # One byte every 0.2 s for up to 20 s: every read is quick, the whole is not.
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(100):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                DRIPPED.append(1)
+                time.sleep(0.2)
         elif self.path.startswith("/loop"):
             self._redirect(f"http://127.0.0.1:{port}/loop")
         elif self.path == "/to-ftp":
@@ -126,3 +136,15 @@ def test_did_web_resolution_refuses_internal_hosts() -> None:
     resolve = make_resolver(None, Fetcher())
     with pytest.raises(FetchRefused, match="private or local"):
         resolve("did:web:localhost%3A8000")
+
+
+def test_one_deadline_bounds_every_fetch_together(server: str) -> None:
+    """A server that drips a byte every 0.2 s never trips a per-read timeout; the deadline of
+    the whole verification stops it after about a second, long before its 100 bytes are out."""
+    DRIPPED.clear()
+    bounded = LOCAL.within(1.0)
+    with pytest.raises(FetchRefused, match="time allowed for fetching ran out"):
+        bounded.get(f"{server}/drip")
+    assert len(DRIPPED) < 20
+    with pytest.raises(FetchRefused, match="ran out"):
+        bounded.get(f"{server}/ok")  # the same verification's next fetch has no time left
