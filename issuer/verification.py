@@ -101,7 +101,7 @@ def verify_credential(
         document, extra = credential, []
         # Expand once: the term check and the proof's canonical form share the expansion.
         expanded, json_ld = _expand(document, loader)
-        canonical = canonize_expanded(expanded) if expanded is not None else None
+        canonical = _canonical(expanded)
         results = verify_proofs(
             document,
             resolve=resolve,
@@ -262,6 +262,17 @@ def _conformance_check(credential: JsonObject) -> Check:
     return Check(
         "conformance", "passed", "shape, contexts and required fields as the standard asks"
     )
+
+
+def _canonical(expanded: list[Any] | None) -> str | None:
+    """RDFC-1.0 of the expansion; None when it cannot be had (the proof check then says why:
+    a poison graph past the blank-node budget fails there, never as a 500)."""
+    if expanded is None:
+        return None
+    try:
+        return canonize_expanded(expanded)
+    except IssuerError:
+        return None
 
 
 def _expand(credential: JsonObject, loader: DocumentLoader) -> tuple[list[Any] | None, Check]:

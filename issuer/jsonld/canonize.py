@@ -4,8 +4,9 @@ Two canonicalizations that must agree byte for byte (a test holds them to it on 
 - `canonize_reference`: pyld end to end (JSON-LD -> RDF -> URDNA2015, which RDFC-1.0
   standardised), with pyld's N-Quads escaping corrected to RDFC-1.0;
 - `canonize`: the fast path used for signing and verifying: pyld expands (with processed
-  scoped contexts memoized, see `_memoized_process_context`), then pyoxigraph (Rust) turns the
-  context-free expanded document into RDF and runs RDFC-1.0.
+  scoped contexts memoized, see `_memoized_process_context`), pyoxigraph (Rust) turns the
+  context-free expanded document into RDF, and rdfc.py labels the blank nodes within a work
+  budget (pyoxigraph's own RDFC-1.0 has no budget and mislabels some ties, see rdfc.py).
 This module is the one place where the JSON-LD engines are chosen and tuned.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,6 +25,7 @@ from frozendict import frozendict
 from pyld import jsonld
 
 from issuer.errors import ContextNotBundled, IssuerError, JsonLdInvalid
+from issuer.jsonld import rdfc
 from issuer.jsonld.loader import load_document
 from issuer.types import DocumentLoader, JsonObject
 
@@ -75,7 +77,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
     Expansion checks the thread's CPU time at every node (CPU, not wall-clock: a busy server
     must not fail honest documents); what remains after it (RDFC-1.0 on the expanded,
-    context-free document) is bounded by the verifier's input limits.
+    context-free document) is bounded by the verifier's input limits and rdfc.py's work budget.
     """
     previous = getattr(_deadline, "at", None)
     _deadline.at = time.thread_time() + seconds
@@ -237,20 +239,70 @@ def canonize(document: JsonObject, loader: DocumentLoader = load_document) -> st
 
 
 def canonize_expanded(expanded: list[Any]) -> str:
-    """RDFC-1.0 N-Quads of an already expanded document: no contexts left to process."""
+    """RDFC-1.0 N-Quads of an already expanded document: no contexts left to process.
+
+    Raises CanonicalizationTooComplex (a JsonLdInvalid) for blank nodes past the work budget.
+    """
+    quads = _parse(json.dumps(expanded), pyoxigraph.RdfFormat.JSON_LD, relabel=True)
+    return rdfc.canonicalize(quads).nquads
+
+
+def canonize_nquads(nquads: str, hash_algorithm: rdfc.HashAlgorithm = "SHA256") -> str:
+    """RDFC-1.0 canonical N-Quads of an N-Quads document (the fast path's algorithm)."""
+    return canonicalize_nquads(nquads, hash_algorithm).nquads
+
+
+def canonicalize_nquads(
+    nquads: str, hash_algorithm: rdfc.HashAlgorithm = "SHA256"
+) -> rdfc.Canonicalization:
+    """The canonical N-Quads and the issued identifiers map, keyed by the document's labels."""
+    return rdfc.canonicalize(_parse(nquads, pyoxigraph.RdfFormat.N_QUADS), hash_algorithm)
+
+
+def _parse(text: str, format: pyoxigraph.RdfFormat, relabel: bool = False) -> list[rdfc.Quad]:
     try:
-        dataset = pyoxigraph.Dataset(
-            pyoxigraph.parse(json.dumps(expanded), format=pyoxigraph.RdfFormat.JSON_LD)
-        )
+        return _as_strings(pyoxigraph.parse(text, format=format), relabel)
     except (SyntaxError, ValueError) as error:
-        raise JsonLdInvalid(f"the document is not valid JSON-LD: {error}") from error
-    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
-    serialized = pyoxigraph.serialize(dataset, format=pyoxigraph.RdfFormat.N_QUADS) or b""
-    # Split on "\n" only: str.splitlines() would also break on U+2028, U+0085 and friends,
-    # which RDFC-1.0 leaves unescaped inside literals.
-    lines = [line for line in serialized.decode("utf-8").split("\n") if line]
-    lines.sort()
-    return "".join(line + "\n" for line in lines)
+        raise JsonLdInvalid(f"the document is not valid {format.name}: {error}") from error
+
+
+_Term = (
+    pyoxigraph.NamedNode
+    | pyoxigraph.BlankNode
+    | pyoxigraph.Literal
+    | pyoxigraph.Triple
+    | pyoxigraph.DefaultGraph
+)
+
+
+def _as_strings(quads: Iterable[pyoxigraph.Quad], relabel: bool) -> list[rdfc.Quad]:
+    """Each term in canonical N-Quads form (pyoxigraph's `str`), the default graph as "".
+
+    With `relabel`, blank nodes become _:b0, _:b1... in order of first mention: pyoxigraph names
+    JSON-LD's unlabelled nodes at random, and RDFC-1.0 sorts labels when it permutes tied nodes,
+    so random labels could make equal documents canonicalize differently from run to run.
+    """
+    labels: dict[pyoxigraph.BlankNode, str] = {}
+
+    def name(term: _Term) -> str:
+        if type(term) is pyoxigraph.BlankNode and relabel:
+            label = labels.get(term)
+            if label is None:
+                label = labels[term] = f"_:b{len(labels)}"
+            return label
+        if type(term) is pyoxigraph.Literal and term.direction is not None:
+            return _without_direction(term)
+        if type(term) is pyoxigraph.Triple:
+            raise JsonLdInvalid("RDFC-1.0 has no canonical form for RDF 1.2 triple terms")
+        return "" if type(term) is pyoxigraph.DefaultGraph else str(term)
+
+    return [(name(q.subject), str(q.predicate), name(q.object), name(q.graph_name)) for q in quads]
+
+
+def _without_direction(literal: pyoxigraph.Literal) -> str:
+    """pyoxigraph keeps JSON-LD's @direction (RDF 1.2 "x"@ar--rtl); JSON-LD 1.1's toRDF, as pyld
+    and jsonld.js run it (rdfDirection unset), drops it and keeps the language alone."""
+    return str(pyoxigraph.Literal(literal.value, language=literal.language))
 
 
 def _jsonld_error(error: BaseException) -> Exception:

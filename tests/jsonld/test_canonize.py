@@ -81,7 +81,51 @@ def corpus() -> dict[str, dict]:  # type: ignore[type-arg]
     documents["did document"] = did_document(
         "did:web:example.org", ["z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"]
     )
+    right_to_left = json.loads(json.dumps(credential))
+    right_to_left["name"] = {"@value": "مستوى الكفاءة", "@language": "ar", "@direction": "rtl"}
+    documents["credential with a right-to-left name (@direction)"] = right_to_left
+    documents.update(named_graph_corpus(documents["eddsa-rdfc-2022/signedDataInt.json"]))
     return documents
+
+
+def named_graph_corpus(signed: dict) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Documents with graphs named by blank nodes: embedded proofs and presented credentials."""
+    from tests.jsonld.named_graphs import (
+        data_integrity_proof,
+        endorsed_credential,
+        endorsement,
+        one_proof_on_two_endorsements,
+        presentation,
+    )
+    from tests.realistic import realistic_credential
+
+    issuer = "did:web:127.0.0.1%3A8000"
+    endorsed = endorsed_credential(
+        endorsement(1, data_integrity_proof("did:example:endorser1", "z4oey5q2M3XKaxup3tmz")),
+        endorsement(2, data_integrity_proof("did:example:endorser2", "z2ZVrS4BbEVWqdZz2cQp")),
+    )
+    two_proofs = realistic_credential()
+    two_proofs["proof"] = [
+        data_integrity_proof(issuer, "z5jV2GXQkZf8uWXmYgf3"),
+        data_integrity_proof(issuer, "z3a9CkP3pLsm2QdqgNzN", purpose="authentication"),
+    ]
+    signed_endorsed = {**endorsed, "proof": data_integrity_proof(issuer, "z58DAdFfa9SkqZMVPxAQ")}
+    holder_proof = data_integrity_proof(
+        "did:example:learner",
+        "z4Y6nFTqXcGNsDk1BpfR",
+        purpose="authentication",
+        challenge="1f44d55f-f161-4938-a659-f8026467f126",
+        domain="https://verifier.example",
+    )
+    return {
+        "credential with endorsements carrying their proofs": endorsed,
+        "credential with one proof on two endorsements": one_proof_on_two_endorsements(),
+        "credential with two proofs": two_proofs,
+        "presentation of a signed credential": presentation(signed, proof=holder_proof),
+        "presentation of two signed credentials, one endorsed (graphs in graphs)": presentation(
+            signed, signed_endorsed, proof=holder_proof
+        ),
+    }
 
 
 CORPUS = corpus()
