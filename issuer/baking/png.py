@@ -63,11 +63,7 @@ def extract_png(png: bytes) -> str | None:
     """The baked credential text, or None when the image carries none."""
     for kind, data in chunks(png):
         if _is_credential(kind, data):
-            rest = data[len(KEYWORD) + 1 :]
-            compressed, _method = rest[0], rest[1]
-            language_end = rest.index(b"\x00", 2)
-            translated_end = rest.index(b"\x00", language_end + 1)
-            text = rest[translated_end + 1 :]
+            compressed, text = _itxt_text(data[len(KEYWORD) + 1 :])
             if compressed:
                 try:
                     text = zlib.decompressobj().decompress(text, 2_000_000)
@@ -78,3 +74,14 @@ def extract_png(png: bytes) -> str | None:
             except UnicodeDecodeError as error:
                 raise CredentialInvalid("the baked credential is not UTF-8") from error
     return None
+
+
+def _itxt_text(rest: bytes) -> tuple[int, bytes]:
+    """(compression flag, text) of an iTXt chunk after its keyword: flag, method, language
+    NUL, translated keyword NUL, text (PNG 1.2 §11.3.4.5). CredentialInvalid when a field or
+    separator is missing."""
+    language_end = rest.find(b"\x00", 2)
+    translated_end = rest.find(b"\x00", language_end + 1) if language_end >= 0 else -1
+    if len(rest) < 2 or translated_end < 0 or rest[0] not in (0, 1):
+        raise CredentialInvalid("the openbadgecredential iTXt chunk is malformed")
+    return rest[0], rest[translated_end + 1 :]

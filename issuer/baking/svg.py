@@ -29,9 +29,10 @@ def bake_svg(svg: str, credential: str, *, jws: bool = False) -> str:
     if jws:
         element = f'<openbadges:credential verify="{credential}"/>'
     else:
-        if "]]>" in credential:
-            raise CredentialInvalid("the credential contains ']]>' and cannot go in CDATA")
-        element = f"<openbadges:credential><![CDATA[{credential}]]></openbadges:credential>"
+        # `]]>` would end the CDATA section; in JSON it can only sit inside a string, where
+        # `\u003e` means the same `>`, so the credential (and its proof) is unchanged.
+        text = credential.replace("]]>", "]]\\u003e")
+        element = f"<openbadges:credential><![CDATA[{text}]]></openbadges:credential>"
     return svg[: root.start()] + tag + element + svg[root.end() :]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 
@@ -72,3 +73,32 @@ def test_svg_round_trip_json_and_jws() -> None:
 def test_malformed_or_entity_svg_is_refused(bad: str) -> None:
     with pytest.raises(CredentialInvalid):
         extract_svg(bad)
+
+
+def test_a_credential_holding_cdata_end_still_bakes_into_svg() -> None:
+    """A supervisor's note with `]]>` once made that credential's SVG a permanent 422."""
+    credential = json.dumps({"id": "urn:uuid:1", "note": "tricky ]]> note ]]]> end"})
+    baked = bake_svg(SVG, credential)
+    assert json.loads(extract_svg(baked) or "") == json.loads(credential)
+
+
+def itxt(payload: bytes) -> bytes:
+    png = tiny_png()
+    data = b"openbadgecredential\x00" + payload
+    chunk = (
+        struct.pack(">I", len(data))
+        + b"iTXt"
+        + data
+        + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    )
+    return png[:33] + chunk + png[33:]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"", b"\x00", b"\x00\x00", b"\x00\x00en", b"\x00\x00en\x00tr", b"\x07\x00\x00\x00{}"],
+)
+def test_a_malformed_itxt_chunk_is_refused_clearly(payload: bytes) -> None:
+    with pytest.raises(CredentialInvalid, match="iTXt chunk is malformed"):
+        extract_png(itxt(payload))
+    assert extract_png(itxt(b"\x00\x00\x00\x00{}")) == "{}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -10,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from issuer.services.fetching import Fetcher, FetchRefused
+from issuer.services.fetching import Fetcher, FetchRefused, is_internal
 from issuer.services.identity import make_resolver
 
 DRIPPED: list[int] = []
@@ -148,3 +150,56 @@ def test_one_deadline_bounds_every_fetch_together(server: str) -> None:
     assert len(DRIPPED) < 20
     with pytest.raises(FetchRefused, match="ran out"):
         bounded.get(f"{server}/ok")  # the same verification's next fetch has no time left
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b:1::a00:1",  # local-use NAT64 of 10.0.0.1
+        "::127.0.0.1",  # IPv4-compatible
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254 (cloud metadata)
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "ff02::1",
+    ],
+)
+def test_internal_addresses_in_every_form_are_refused(address: str) -> None:
+    assert is_internal(ipaddress.ip_address(address))
+    host = f"[{address}]" if ":" in address else address
+    with pytest.raises(FetchRefused, match="private or local"):
+        Fetcher().get(f"https://{host}/did.json")
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700::6810:84e5", "64:ff9b::5db8:d70e"])
+def test_global_addresses_pass_the_check(address: str) -> None:
+    assert not is_internal(ipaddress.ip_address(address))
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name resolves to one address when checked and another later. The
+    fetcher resolves once and connects to what it checked."""
+    port = int(server.rsplit(":", 1)[1])
+    answers = iter(["127.0.0.1"] + ["10.255.255.1"] * 10)
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def rebinding(host: object, *args: object, **kwargs: object) -> object:
+        if host == "rebind.test":
+            lookups.append(str(host))
+            address = next(answers)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    fetcher = Fetcher(allow_http=True, allow_hosts=frozenset({"rebind.test"}), timeout=1.0)
+    assert json.loads(fetcher.get(f"http://rebind.test:{port}/ok")) == DID_DOCUMENT
+    assert lookups == ["rebind.test"]
