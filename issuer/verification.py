@@ -28,6 +28,8 @@ from issuer.checks import (
 )
 from issuer.conformance import conformance_problems
 from issuer.controllers import Resolve
+from issuer.data_model import Fetch as ResourceFetch
+from issuer.data_model import Problem, credential_problems, presentation_problems
 from issuer.errors import InvalidInput, IssuerError
 from issuer.jsonld.canonize import canonize_expanded
 from issuer.jsonld.loader import CREDENTIALS_V1
@@ -49,7 +51,17 @@ __all__ = ["Check", "VerificationReport", "verify_credential", "verify_presentat
 # The checks a caller may ask for by name (VC-API `options.checks`); proof and issuer always
 # run, because a signature means nothing until its key is bound to someone.
 CHECK_NAMES = frozenset(
-    {"proof", "issuer", "validFrom", "validUntil", "expiry", "status", "json-ld", "conformance"}
+    {
+        "proof",
+        "issuer",
+        "data model",
+        "validFrom",
+        "validUntil",
+        "expiry",
+        "status",
+        "json-ld",
+        "conformance",
+    }
 )
 CHECK_ALIASES = {"credentialStatus": "status", "expiration": "validUntil", "dates": "validFrom"}
 
@@ -86,10 +98,13 @@ def verify_credential(
     loader: DocumentLoader,
     fetch: Fetch | None = None,
     expect: Expectations | None = None,
+    resources: ResourceFetch | None = None,
 ) -> VerificationReport:
-    """Check proof, issuer, dates, status and JSON-LD of a credential (JSON or compact JWT).
+    """Check proof, issuer, data model, dates, status and JSON-LD of a credential (JSON or
+    compact JWT).
 
-    `fetch` loads status lists; without it the status is reported as not checked.
+    `fetch` loads status lists (without it the status is reported as not checked);
+    `resources` loads related resources to check their digests.
     """
     expect = expect or Expectations()
     if isinstance(credential, str):
@@ -113,6 +128,7 @@ def verify_credential(
         *_proof_checks("proof", results),
         *extra,
         _issuer_check(document, results),
+        *_data_model_checks(credential_problems(document, fetch=resources)),
         *_date_checks(document, now),
     ]
     if expect.checks is None or "status" in expect.checks:
@@ -124,10 +140,22 @@ def verify_credential(
     return VerificationReport(tuple(_only(checks, expect.checks)), document)
 
 
+def _data_model_checks(problems: list[Problem]) -> list[Check]:
+    """One check for each rule of the VC Data Model the document breaks, or one that passed."""
+    if not problems:
+        return [Check("data model", "passed", "follows the Verifiable Credentials data model")]
+    return [
+        Check("data model", "failed", str(p), p.type)
+        if p.checked
+        else Check("data model", "not checked", str(p), NOT_CHECKED, essential=False)
+        for p in problems
+    ]
+
+
 def _only(checks: list[Check], wanted: frozenset[str] | None) -> list[Check]:
     if wanted is None:
         return checks
-    keep = wanted | {"proof", "issuer", "cryptosuite", "jwt claims"}
+    keep = wanted | {"proof", "issuer", "cryptosuite", "jwt claims", "data model"}
     if "validFrom" in wanted or "validUntil" in wanted:
         keep |= {"validFrom", "validUntil", "expiry"}
     return [check for check in checks if check.name in keep]
@@ -294,6 +322,7 @@ def verify_presentation(
     loader: DocumentLoader,
     fetch: Fetch | None = None,
     expect: Expectations | None = None,
+    resources: ResourceFetch | None = None,
 ) -> VerificationReport:
     """A Verifiable Presentation: its holder's proof (authentication, bound to `challenge` and
     `domain` when given, by a key the holder publishes) and every credential inside it."""
@@ -304,7 +333,11 @@ def verify_presentation(
         loader=loader,
         expect=expect.proof(AUTHENTICATION, now),
     )
-    checks = [*_proof_checks("presentation proof", results), _holder_check(presentation, results)]
+    checks = [
+        *_proof_checks("presentation proof", results),
+        _holder_check(presentation, results),
+        *_data_model_checks(presentation_problems(presentation)),
+    ]
     credentials = presentation.get("verifiableCredential")
     credentials = [] if credentials is None else credentials
     for number, credential in enumerate(
@@ -322,6 +355,7 @@ def verify_presentation(
             loader=loader,
             fetch=fetch,
             expect=Expectations(checks=expect.checks),
+            resources=resources,
         )
         checks.extend(
             Check(f"credential {number}: {c.name}", c.status, c.message, c.code, c.essential)

@@ -74,7 +74,7 @@ def test_verify_names_the_failed_check_and_exits_1(
     tampered.write_text(json.dumps(signed))
     result = runner.invoke(app, ["verify", str(tampered)])
     assert result.exit_code == 1
-    assert "NOT VERIFIED" in result.output and "failed  proof" in result.output
+    assert "NOT VERIFIED" in result.output and "failed      proof" in result.output
 
 
 @pytest.mark.usefixtures("dev_keys")

@@ -39,6 +39,7 @@ def test_our_credentials_verify_in_every_form(
     assert [c.name for c in report.checks] == [
         "proof",
         "issuer",
+        "data model",
         "validFrom",
         "json-ld",
         "conformance",
@@ -120,7 +121,7 @@ def test_report_has_the_vc_api_shape(signing_key: SigningKey, unsigned_credentia
         }
     ]
     assert [problem["check"] for problem in body["notChecked"]] == ["issuer"]
-    assert body["checks"] == ["validFrom", "json-ld", "conformance"]
+    assert body["checks"] == ["data model", "validFrom", "json-ld", "conformance"]
 
 
 def test_a_malformed_open_badge_is_authentic_but_warned_about(

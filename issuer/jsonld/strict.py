@@ -7,6 +7,7 @@ verifiers) rejects such documents; pyld drops them quietly. We check ourselves a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from issuer.errors import JsonLdInvalid
@@ -57,4 +58,16 @@ def _check_node_references(value: Any) -> None:
 
 
 def _is_absolute(iri: str) -> bool:
-    return iri.startswith("_:") or (":" in iri and not iri.startswith(":"))
+    """A blank node id, or an IRI with a scheme and no space or control character (RFC 3987
+    has none: `https ://x` is not an IRI, though expansion keeps it as one)."""
+    if iri.startswith("_:"):
+        return True
+    scheme, colon, _ = iri.partition(":")
+    return (
+        bool(colon and scheme)
+        and _IRI_SCHEME.fullmatch(scheme) is not None
+        and not any(character.isspace() or ord(character) < 0x20 for character in iri)
+    )
+
+
+_IRI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")

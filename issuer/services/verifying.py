@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import jwt
@@ -25,6 +26,7 @@ from issuer.baking.png import SIGNATURE, extract_png
 from issuer.baking.svg import extract_svg
 from issuer.checks import RECORDS_MISMATCH, REVOKED, Check, VerificationReport
 from issuer.controllers import Resolve, bind_verification_method
+from issuer.data_model import Fetch as ResourceFetch
 from issuer.dids import resolve_locally
 from issuer.errors import InvalidInput
 from issuer.jsonld.canonize import time_limit
@@ -184,6 +186,7 @@ def verify_input(
             loader=load_document,
             fetch=make_fetch(session, own, fetcher),
             expect=options.expectations(),
+            resources=_resources(fetcher, options),
         )
     if own is not None and session is not None and report.credential is not None:
         records = _records_check(session, own, report.credential)
@@ -216,6 +219,7 @@ def verify_presentation_input(
             loader=load_document,
             fetch=make_fetch(session, own, fetcher) if not options.local_keys_only else None,
             expect=options.expectations(),
+            resources=_resources(fetcher, options),
         )
 
 
@@ -250,6 +254,13 @@ def verify_key_proof(token: str, *, audience: str, algorithm: str) -> JsonObject
     return claims
 
 
+def _resources(fetcher: Fetcher, options: VerifyOptions) -> ResourceFetch | None:
+    """Related resources, to check their digests: any media type, within the deadline."""
+    if options.local_keys_only:
+        return None
+    return partial(fetcher.get, accept="*/*")
+
+
 def _resolver(issuer: Issuer | None, fetcher: Fetcher, options: VerifyOptions) -> Resolve:
     if options.local_keys_only:
         return resolve_locally
@@ -267,8 +278,10 @@ def _fetch_bytes(
     url: str, issuer: Issuer | None, session: Session | None, fetcher: Fetcher
 ) -> bytes:
     if issuer is not None and session is not None and url.startswith(issuer.credential_url("")):
+        # Our own credentials come from our records, as their pages do: a private one is
+        # "not found" to a verifier, exactly like one that does not exist.
         record = session.get(CredentialRecord, url.removeprefix(issuer.credential_url("")))
-        if record is None:
+        if record is None or not record.public:
             raise InvalidInput(f"no credential at {url}")
         return record.document.encode("utf-8")
     return fetcher.get(

@@ -60,19 +60,33 @@ class Revoke(Strict):
 
 
 class IssueRequest(BaseModel):
-    """VC-API `POST /credentials/issue` body."""
+    """VC-API `POST /credentials/issue` body.
 
-    credential: dict[str, Any]
-    options: dict[str, Any] = Field(default_factory=dict)
+    Loosely typed on purpose: the route checks the credential against the data model and the
+    options one by one, and answers 400 naming what is wrong, not Pydantic's 422.
+    """
+
+    credential: Any = Field(description="the credential to sign, a JSON object, as it will be")
+    options: Any = Field(
+        default_factory=dict,
+        description="created (XML Schema dateTime), challenge, domain, proofPurpose "
+        "(assertionMethod or authentication)",
+    )
 
 
 class VerifyCredentialRequest(BaseModel):
-    """VC-API `POST /credentials/verify` body: a credential (JSON or compact JWT)."""
+    """VC-API `POST /credentials/verify` body: a credential (JSON object or compact JWS)."""
 
-    verifiableCredential: dict[str, Any] | str
-    options: dict[str, Any] = Field(default_factory=dict)
+    verifiableCredential: Any = Field(description="a credential object or a compact JWS")
+    options: Any = Field(
+        default_factory=dict, description="challenge, domain, checks (a list of check names)"
+    )
 
 
 class VerifyPresentationRequest(BaseModel):
-    verifiablePresentation: dict[str, Any]
-    options: dict[str, Any] = Field(default_factory=dict)
+    """VC-API `POST /presentations/verify` body: a presentation object."""
+
+    verifiablePresentation: Any = Field(description="a presentation object")
+    options: Any = Field(
+        default_factory=dict, description="challenge, domain, checks (a list of check names)"
+    )

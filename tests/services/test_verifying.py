@@ -148,7 +148,7 @@ def test_options_choose_the_checks_and_refuse_unknown_ones(
         now=NOW,
         options=options,
     )
-    assert [c.name for c in report.checks] == ["proof", "issuer"]
+    assert [c.name for c in report.checks] == ["proof", "issuer", "data model"]
     for bad in ({"checks": ["telepathy"]}, {"checks": "proof"}, {"challenge": 5}, []):
         with pytest.raises(InvalidInput):
             VerifyOptions.from_request(bad)
