@@ -35,7 +35,7 @@ from issuer.services.identity import (
 from issuer.services.keyring import KeyRing
 from issuer.services.verifying import verify_input
 from issuer.store import migrate
-from issuer.store.db import make_engine, session_factory, transaction
+from issuer.store.db import make_engine, read_session_factory, session_factory, transaction
 
 app = typer.Typer(
     help="Open Badges 3.0 issuer for occupational skills frameworks.", no_args_is_help=True
@@ -180,16 +180,22 @@ app.add_typer(mail_app, name="mail")
 
 @mail_app.command("deliver")
 def mail_deliver() -> None:
-    """Send queued mail that is due (run it from cron; the web app also sends after requests)."""
+    """Send queued mail that is due (run it from cron; the web app also sends after requests).
+
+    Messages given up are counted on stderr, so cron's mail tells the operator."""
     config = settings()
     engine = make_engine(config.database_url)
     try:
         sent = mail.deliver_due(
             session_factory(engine), config.mail_transport(), sender=config.mail_from
         )
+        with transaction(read_session_factory(engine)) as session:
+            dead = mail.count_dead_letters(session)
     finally:
         engine.dispose()
     typer.echo(f"sent {sent} message(s)")
+    if dead:
+        typer.echo(f"{dead} message(s) given up: see /coordinator/mail to retry them", err=True)
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from issuer.services.mail import OutboxDirectory, Smtp, Transport
 PACKAGE_DIR = Path(__file__).parent
 BUNDLED_FRAMEWORKS_DIR = PACKAGE_DIR / "data" / "frameworks"
 TEMPLATES_DIR = PACKAGE_DIR.parent / "templates"
+STATIC_DIR = PACKAGE_DIR.parent / "static"
 PREFIX = "ISSUER_"
+Network = IPv4Network | IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +42,16 @@ class Settings:
     language: str = "en"
     frameworks_dir: Path = BUNDLED_FRAMEWORKS_DIR
     templates_dir: Path = TEMPLATES_DIR
+    static_dir: Path = STATIC_DIR
     host: str = "127.0.0.1"
     port: int = 8000
     allow_private_fetch: bool = False
     suspension: bool = False
-    # Requests per minute per client address (0 turns the limit off).
+    # Requests per minute per client address (0 turns the limit off); sign-in also per account.
     login_rate_limit: int = 10
     verify_rate_limit: int = 60
+    # Reverse proxies whose X-Forwarded-For is believed (ISSUER_TRUSTED_PROXIES=10.0.0.0/8,::1).
+    trusted_proxies: tuple[Network, ...] = ()
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
@@ -102,6 +108,8 @@ class Settings:
 
 def _convert(annotation: Any, raw: str) -> Any:
     kind = str(annotation)
+    if "Network" in kind:
+        return _networks(raw)
     if "Path" in kind:
         return Path(raw)
     if "bool" in kind:
@@ -109,3 +117,16 @@ def _convert(annotation: Any, raw: str) -> Any:
     if "int" in kind:
         return int(raw)
     return raw
+
+
+def _networks(raw: str) -> tuple[Network, ...]:
+    """A comma-separated list of addresses and CIDR blocks; a bad entry stops the start-up."""
+    networks = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            networks.append(ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"ISSUER_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR"
+            ) from None
+    return tuple(networks)

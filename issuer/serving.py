@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 def run(host: str, port: int, workers: int) -> None:
     """Serve the app on host:port with `workers` processes (one: in this process)."""
     if workers == 1:
-        uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            APP, factory=True, host=host, port=port, log_level="warning", proxy_headers=False
+        )
         return
     _refuse_taken(host, port)
     sockets = [listening_socket(host, port) for _ in range(workers)]
@@ -68,7 +70,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def serve_socket(sock: socket.socket, ready: EventType) -> None:
     """A worker process: the app on its own socket, shut down by SIGTERM/SIGINT (uvicorn);
     `ready` is set once it serves."""
-    server = uvicorn.Server(uvicorn.Config(APP, factory=True, log_level="warning"))
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from loopback before the app
+    # sees the request; ISSUER_TRUSTED_PROXIES decides that (web/ratelimit.py).
+    config = uvicorn.Config(APP, factory=True, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
     threading.Thread(target=_report_ready, args=(server, ready), daemon=True).start()
     server.run(sockets=[sock])
 

@@ -78,9 +78,7 @@ def test_did_jwk_document_has_one_json_web_key_for_signatures() -> None:
     assert "assertionMethod" not in encrypting_only
 
 
-@pytest.mark.parametrize(
-    "bad", ["did:jwk:", "did:jwk:!!!", f"did:jwk:{'e30'}", "did:key:z6Mk"]
-)
+@pytest.mark.parametrize("bad", ["did:jwk:", "did:jwk:!!!", f"did:jwk:{'e30'}", "did:key:z6Mk"])
 def test_refuses_malformed_did_jwk(bad: str) -> None:
     with pytest.raises(InvalidInput):
         resolve_did_jwk(bad)

@@ -71,6 +71,12 @@ def create_user(
     return user
 
 
+def sign_in_name(email: str) -> str:
+    """The account an attempt to sign in as `email` is for, as sign-in looks it up (and as the
+    rate limit counts it), without the checks of `normalize_email`: any text is an attempt."""
+    return email.strip().lower()[:320]
+
+
 def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
@@ -82,13 +88,13 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
     Returns rather than raises, so that the edge can commit the audit entry of a failure.
     """
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = session.scalar(select(User).where(User.email == sign_in_name(email)))
     try:
         _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
         if user is None or user.password_hash is None:
             raise VerificationError
     except (VerificationError, InvalidHashError):
-        audit.record(session, None, "login.failed", email.strip().lower()[:320])
+        audit.record(session, None, "login.failed", sign_in_name(email))
         return None
     return user
 

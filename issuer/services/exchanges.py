@@ -4,10 +4,19 @@ VC-API wallets, plus LCW's legacy deep link) and OpenID4VCI 1.0's pre-authorized
 Both end the same way: the wallet proves control of a did:key, and the learner's credential is
 re-signed with `credentialSubject.id` set to that DID (and stored as such). Exchanges are
 single-use, expire, and a GET never consumes one (mail scanners pre-fetch links).
+
+Everything single-use (an exchange, a pre-authorized code, an access token, a c_nonce, and
+each transaction-code attempt) is spent or counted by one conditional UPDATE … RETURNING whose
+WHERE clause says "still unused and unexpired". Reading first and writing later is not enough:
+on PostgreSQL, under READ COMMITTED, racing requests all read "unused" before any writes (one
+pre-authorized code gave 3 access tokens); an UPDATE waits for the winner's row lock and then
+re-checks its WHERE clause against the winner's row, so exactly one request gets a row back.
+The earlier reads remain only to refuse the hopeless fast.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -15,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import jwt
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from issuer.credentials import with_proof_array
@@ -151,7 +161,29 @@ def complete_vcapi(
         raise InvalidInput(f"the presentation does not verify ({reasons})")
     if not isinstance(holder, str) or not holder.startswith(DID_KEY):
         raise InvalidInput("the presentation's holder must be a did:key")
+    if not _close(session, exchange, now):
+        raise ExchangeGone("this exchange was used or has expired; ask for a new one")
     return bind(session, exchange, holder, issuer, now)
+
+
+def _close(session: Session, exchange: Exchange, now: datetime) -> bool:
+    """Claim `exchange` for this request: False when another got there first or it expired.
+
+    Called only once the wallet's proof checks out, so a wrong presentation or proof leaves the
+    exchange open for the wallet's next try. `bind` then fills in the holder.
+    """
+    closed = session.execute(
+        update(Exchange)
+        .where(
+            Exchange.id == exchange.id,
+            Exchange.completed_at.is_(None),
+            Exchange.expires_at > now,
+        )
+        .values(completed_at=now)
+        .returning(Exchange.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return closed is not None
 
 
 def bind(
@@ -222,6 +254,8 @@ def offer(
     exchange = live_exchange(session, exchange_id, "oid4vci", now or datetime.now(UTC))
     if exchange.access_token_hash is not None:
         raise ExchangeGone("this offer was already redeemed")
+    if exchange.tx_attempts >= MAX_TX_CODE_ATTEMPTS:
+        raise ExchangeGone("too many wrong transaction codes; ask for a new offer")
     return {
         "credential_issuer": issuer.base_url,
         "credential_configuration_ids": [LDP_VC, JWT_VC_JSON],
@@ -241,21 +275,47 @@ def offer(
 def token(
     session: Session, grant_type: str, code: str, tx_code: str | None, now: datetime | None = None
 ) -> JsonObject:
-    """The token endpoint: a single-use pre-authorized code and its transaction code."""
+    """The token endpoint: a single-use pre-authorized code and its transaction code.
+
+    Every attempt is counted before its code is compared, in the same statement that finds
+    the offer, so attempt n of any number racing sees the count n: only the first
+    MAX_TX_CODE_ATTEMPTS are compared at all (30 simultaneous guesses were all compared when
+    the count was read first and written later). The caller commits even when this raises.
+    """
     now = now or datetime.now(UTC)
     if grant_type != PRE_AUTHORIZED_GRANT:
         raise OAuthError("unsupported_grant_type", "only the pre-authorized code grant is offered")
-    exchange = session.query(Exchange).filter(Exchange.pre_authorized_code == code).one_or_none()
-    if exchange is None or exchange.expires_at <= now or exchange.access_token_hash is not None:
+    attempt = session.execute(
+        update(Exchange)
+        .where(
+            Exchange.pre_authorized_code == code,
+            Exchange.protocol == "oid4vci",
+            Exchange.access_token_hash.is_(None),
+            Exchange.expires_at > now,
+        )
+        .values(tx_attempts=Exchange.tx_attempts + 1)
+        .returning(Exchange.id, Exchange.tx_attempts, Exchange.tx_code_hash, Exchange.expires_at)
+        .execution_options(synchronize_session="fetch")
+    ).one_or_none()
+    if attempt is None:
         raise OAuthError("invalid_grant", "the pre-authorized code is unknown, used or expired")
-    if tx_code is None or token_hash(tx_code) != exchange.tx_code_hash:
-        exchange.tx_attempts += 1
-        if exchange.tx_attempts >= MAX_TX_CODE_ATTEMPTS:
-            exchange.expires_at = now  # too many guesses: the offer is dead
+    if attempt.tx_attempts > MAX_TX_CODE_ATTEMPTS:
+        raise OAuthError("invalid_grant", "too many wrong transaction codes; ask for a new offer")
+    if tx_code is None or not hmac.compare_digest(token_hash(tx_code), attempt.tx_code_hash or ""):
         raise OAuthError("invalid_grant", "wrong transaction code")
     access = secrets.token_urlsafe(32)
-    exchange.access_token_hash = token_hash(access)
-    exchange.expires_at = min(exchange.expires_at, now + ACCESS_TOKEN_LIFETIME)
+    granted = session.execute(
+        update(Exchange)
+        .where(Exchange.id == attempt.id, Exchange.access_token_hash.is_(None))
+        .values(
+            access_token_hash=token_hash(access),
+            expires_at=min(attempt.expires_at, now + ACCESS_TOKEN_LIFETIME),
+        )
+        .returning(Exchange.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    if granted is None:  # cannot happen while the attempt's row lock is held; never hand out two
+        raise OAuthError("invalid_grant", "the pre-authorized code is unknown, used or expired")
     return {
         "access_token": access,
         "token_type": "Bearer",
@@ -295,6 +355,8 @@ def issue_to_wallet(
     if not isinstance(proofs, list) or len(proofs) != 1 or not isinstance(proofs[0], str):
         raise OAuthError("invalid_proof", "send exactly one `jwt` proof")
     holder = _holder_from_proof(session, proofs[0], issuer, now)
+    if not _close(session, exchange, now):  # the nonce is spent either way: it was presented
+        raise OAuthError("invalid_token", "the access token is unknown, used or expired", 401)
     signed = bind(session, exchange, holder, issuer, now)
     if configuration == JWT_VC_JSON:
         unsecured = {k: v for k, v in signed.items() if k != "proof"}
@@ -330,10 +392,19 @@ def _holder_from_proof(session: Session, proof: str, issuer: Issuer, now: dateti
         claims = verify_key_proof(proof, audience=issuer.base_url, algorithm=algorithm)
     except IssuerError as error:
         raise OAuthError("invalid_proof", f"the proof does not verify: {error}") from None
-    nonce = session.get(Nonce, str(claims["nonce"]))
-    if nonce is None or nonce.used_at is not None or nonce.expires_at <= now:
+    spent = session.execute(
+        update(Nonce)
+        .where(
+            Nonce.value == str(claims["nonce"]),
+            Nonce.used_at.is_(None),
+            Nonce.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(Nonce.value)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    if spent is None:
         raise OAuthError("invalid_nonce", "the proof is not bound to a live c_nonce of ours")
-    nonce.used_at = now
     return kid.split("#", 1)[0]
 
 

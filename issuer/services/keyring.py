@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from issuer.errors import Conflict, KeyMaterialError
-from issuer.files import write_atomic
+from issuer.files import PRIVATE, write_atomic
 from issuer.keys import SigningKey, decode_multikey
 
 SIGNING_KEY = "signing-key.pem"
@@ -82,6 +82,7 @@ class KeyRing:
         published = json.dumps({"publicKeyMultibase": [*previous, key.multikey]}, indent=2)
         # Public list first: a crash between the two writes leaves an extra public key (harmless),
         # never a private key whose public half is unpublished.
-        write_atomic(self.directory / PUBLIC_KEYS, published.encode() + b"\n", mode=0o600)
-        write_atomic(self.signing_key_path, key.to_pem(passphrase), mode=0o600)
+        # Owner-only, like the keys directory created for them (0700, see issuer/files.py).
+        write_atomic(self.directory / PUBLIC_KEYS, published.encode() + b"\n", mode=PRIVATE)
+        write_atomic(self.signing_key_path, key.to_pem(passphrase), mode=PRIVATE)
         return key

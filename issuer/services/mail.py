@@ -2,12 +2,20 @@
 afterwards with retries and back-off, so a mail server that is down never blocks or rolls back
 what caused the message (an issuance). Delivery goes through SMTP (`ISSUER_SMTP_*`) or, by
 default in development, writes each message as an .eml file to `ISSUER_DATA_DIR/outbox/`.
+
+A message is pending, then sent, or dead: given up after MAX_ATTEMPTS, listed for
+coordinators, who may put it back in the queue. Each message is composed, sent and recorded on
+its own, so one that cannot be built or sent neither stops the others nor makes them go twice.
+One-time secrets in a body (claim links, codes) are erased from the stored row as soon as the
+message is sent or dead.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -15,17 +23,25 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from issuer.files import write_atomic
+from issuer.errors import Conflict, InvalidInput, NotFound
+from issuer.files import PRIVATE, write_atomic
+from issuer.services import audit
 from issuer.store.db import transaction
-from issuer.store.models import OutboxMessage
+from issuer.store.models import OutboxMessage, User
 
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=30)
 # How long a claimed message is left to the process that claimed it before another may retry.
 CLAIM_LEASE = timedelta(minutes=5)
+REDACTED = "[redacted after delivery]"
+SUBJECT_LENGTH = 300  # the column's: PostgreSQL refuses a longer one, and the issuance with it
+ERROR_LENGTH = 500
+# Control characters and line/paragraph separators: the email package refuses a header holding
+# any of them (ValueError, even for U+0085 or U+2028), and titles and names come from uploads.
+_UNSAFE_IN_HEADER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Transport(Protocol):
@@ -34,12 +50,12 @@ class Transport(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class OutboxDirectory:
-    """Development delivery: one .eml file per message."""
+    """Development delivery: one .eml file per message (private: they hold the secrets)."""
 
     directory: Path
 
     def send(self, message: EmailMessage) -> None:
-        write_atomic(self.directory / f"{uuid.uuid4()}.eml", message.as_bytes(), mode=0o600)
+        write_atomic(self.directory / f"{uuid.uuid4()}.eml", message.as_bytes(), mode=PRIVATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +77,51 @@ class Smtp:
 
 
 def queue(
-    session: Session, *, to: str, subject: str, body: str, now: datetime | None = None
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    secrets: Sequence[str] = (),
+    now: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue a message in the caller's transaction; it is sent only if that transaction commits."""
+    """Queue a message in the caller's transaction; it is sent only if that transaction commits.
+
+    `secrets` are the parts of `body` that must not outlive delivery (a claim link, a
+    transaction code). The body without them is stored beside it from the start, so erasing
+    them later needs no copy of the secret anywhere else.
+    """
+    if any(not secret or secret not in body or secret in subject for secret in secrets):
+        raise InvalidInput("each secret must be a non-empty part of the body, not the subject")
     now = now or datetime.now(UTC)
     message = OutboxMessage(
-        recipient=to, subject=subject, body=body, created_at=now, next_attempt_at=now
+        recipient=to,
+        subject=subject[:SUBJECT_LENGTH],
+        body=body,
+        redacted_body=_redact(body, secrets) if secrets else None,
+        created_at=now,
+        next_attempt_at=now,
     )
     session.add(message)
     return message
+
+
+def _redact(body: str, secrets: Sequence[str]) -> str:
+    # Longest first: a claim link goes whole, not as a link around a redacted token.
+    for secret in sorted(secrets, key=len, reverse=True):
+        body = body.replace(secret, REDACTED)
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """What a delivery run needs of a message once the claiming transaction has ended."""
+
+    id: int
+    attempts: int
+    recipient: str
+    subject: str
+    body: str
 
 
 def deliver_due(
@@ -82,58 +134,138 @@ def deliver_due(
 ) -> int:
     """Send what is due; failures back off exponentially. Returns how many were sent.
 
-    Three steps, so no transaction is open while the mail server is talked to (on SQLite an
-    open write transaction would hold up every issuance): claim a batch in one short
-    transaction, leasing it for CLAIM_LEASE so no other process sends it too; send; record the
-    outcomes in one short transaction. A crash between sending and recording sends that mail
-    again after the lease: at least once, never lost.
+    No transaction is open while the mail server is talked to (on SQLite an open write
+    transaction would hold up every issuance): a batch is claimed in one short transaction,
+    leased for CLAIM_LEASE so no other process sends it too; then each message is sent and its
+    outcome recorded in a short transaction of its own, so a failure or a crash part-way
+    leaves the messages before it recorded as sent. A crash between sending one and recording
+    it sends that one again after the lease: at least once, never lost.
     """
     now = now or datetime.now(UTC)
+    sent = 0
+    for message in _claim(sessions, now, limit):
+        error = _send(transport, sender, message)
+        with transaction(sessions) as session:
+            _record(session, message, error, now)
+        sent += error is None
+    return sent
+
+
+def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_Claimed]:
     with transaction(sessions) as session:
-        due = list(
-            session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.sent_at.is_(None),
-                    OutboxMessage.attempts < MAX_ATTEMPTS,
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        due = session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.dead_at.is_(None),
+                OutboxMessage.next_attempt_at <= now,
             )
-        )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed = []
         for message in due:
+            if message.attempts >= MAX_ATTEMPTS:
+                # Its last attempt was claimed by a run that never recorded how it went.
+                _give_up(message, message.last_error or "the last attempt was not recorded", now)
+                continue
             message.attempts += 1
             message.next_attempt_at = now + CLAIM_LEASE
-        claimed = [
-            (message.id, message.attempts, (message.recipient, message.subject, message.body))
-            for message in due
-        ]
-    if not claimed:
-        return 0
-    failures: dict[int, str] = {}
-    for message_id, _attempts, (recipient, subject, body) in claimed:
-        try:  # composed here, not in the transaction: composing is slow (~0.7 ms)
-            transport.send(_email(sender, recipient, subject, body))
-        except (OSError, smtplib.SMTPException) as error:
-            failures[message_id] = f"{type(error).__name__}: {error}"[:500]
-    with transaction(sessions) as session:
-        for message_id, attempts, _content in claimed:
-            stored = session.get(OutboxMessage, message_id)
-            if stored is None:
-                continue
-            if message_id in failures:
-                stored.last_error = failures[message_id]
-                stored.next_attempt_at = now + FIRST_RETRY * 2 ** (attempts - 1)
-            else:
-                stored.sent_at, stored.last_error = now, None
-    return len(claimed) - len(failures)
+            claimed.append(
+                _Claimed(
+                    message.id, message.attempts, message.recipient, message.subject, message.body
+                )
+            )
+        return claimed
+
+
+def _send(transport: Transport, sender: str, message: _Claimed) -> str | None:
+    """None once sent, else why not."""
+    try:  # composed here, not in a transaction: composing is slow (~0.7 ms)
+        transport.send(_email(sender, message.recipient, message.subject, message.body))
+    # Anything: the email package raises ValueError, AttributeError… for what it cannot
+    # compose, transports raise their own; one bad message must not stop the batch.
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
+    return None
+
+
+def _record(session: Session, claimed: _Claimed, error: str | None, now: datetime) -> None:
+    stored = session.get(OutboxMessage, claimed.id)
+    if stored is None or stored.sent_at is not None or stored.dead_at is not None:
+        return
+    if error is None:
+        stored.sent_at, stored.last_error = now, None
+        _erase_secrets(stored, now)
+    elif claimed.attempts >= MAX_ATTEMPTS:
+        _give_up(stored, error, now)
+    else:
+        stored.last_error = error
+        stored.next_attempt_at = now + FIRST_RETRY * 2 ** (claimed.attempts - 1)
+
+
+def _give_up(message: OutboxMessage, error: str, now: datetime) -> None:
+    message.dead_at, message.last_error = now, error
+    _erase_secrets(message, now)
+
+
+def _erase_secrets(message: OutboxMessage, now: datetime) -> None:
+    if message.redacted_body is not None:
+        message.body, message.redacted_body = message.redacted_body, None
+        message.secrets_erased_at = now
+
+
+def dead_letters(session: Session, *, limit: int = 200) -> list[OutboxMessage]:
+    """Messages given up, most recent first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.dead_at.is_not(None))
+            .order_by(OutboxMessage.dead_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def count_dead_letters(session: Session) -> int:
+    count = session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dead_at.is_not(None))
+    )
+    return count or 0
+
+
+def retry(
+    session: Session, message_id: int, actor: User, now: datetime | None = None
+) -> OutboxMessage:
+    """Put a dead letter back in the queue for MAX_ATTEMPTS more tries (audited).
+
+    Refused for a message whose one-time link or code was erased when it was given up: it
+    would arrive with a placeholder instead. Whoever made it must make a new one (a claim
+    mail: re-send the claim link from the credential list).
+    """
+    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None or message.dead_at is None:
+        raise NotFound(f"no undeliverable message {message_id}")
+    if message.secrets_erased_at is not None:
+        raise Conflict(
+            "its one-time link or code was erased when it was given up: send a new one "
+            "(for a claim mail, re-send the claim link from the credential list)"
+        )
+    message.dead_at, message.attempts = None, 0
+    message.next_attempt_at = now or datetime.now(UTC)
+    audit.record(session, actor, "mail.retried", message.recipient, message_id=message.id)
+    return message
 
 
 def _email(sender: str, recipient: str, subject: str, body: str) -> EmailMessage:
     email = EmailMessage()
-    email["From"], email["To"], email["Subject"] = sender, recipient, subject
+    email["From"], email["To"] = _header(sender), _header(recipient)
+    email["Subject"] = _header(subject)
     email["Date"], email["Message-ID"] = formatdate(localtime=False), make_msgid()
     email.set_content(body)
     return email
+
+
+def _header(value: str) -> str:
+    return _UNSAFE_IN_HEADER.sub(" ", value)

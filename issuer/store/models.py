@@ -260,17 +260,41 @@ class Nonce(Base):
 
 class OutboxMessage(Base):
     """Mail queued in the same transaction as what caused it, delivered afterwards with
-    retries: a mail server that is down never blocks or rolls back an issuance."""
+    retries: a mail server that is down never blocks or rolls back an issuance.
+
+    A message is pending until `sent_at` (delivered) or `dead_at` (given up after
+    MAX_ATTEMPTS, shown to coordinators) is set. `body` holds the one-time secrets (claim
+    links, codes) only while pending: `redacted_body` is the same text without them, and
+    replaces `body` at that moment (`secrets_erased_at`)."""
 
     __tablename__ = "outbox_messages"
+    __table_args__ = (
+        # Sent messages stay (the record of what went out) and outnumber pending ones by far;
+        # these keep each delivery run and the dead-letter list from reading all of them.
+        Index(
+            "ix_outbox_messages_due",
+            "next_attempt_at",
+            sqlite_where=text("sent_at IS NULL AND dead_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL AND dead_at IS NULL"),
+        ),
+        Index(
+            "ix_outbox_messages_dead",
+            "dead_at",
+            sqlite_where=text("dead_at IS NOT NULL"),
+            postgresql_where=text("dead_at IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    redacted_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    secrets_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -284,3 +308,15 @@ class ClaimToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class RateLimitCounter(Base):
+    """Hits per (bucket, key) in one fixed one-minute window, shared by every process and
+    instance on this database. `key_hash` is the SHA-256 of the key (an e-mail address or a
+    client address), so the table holds neither. Old windows are deleted by their start."""
+
+    __tablename__ = "rate_limit_counters"
+    bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    hits: Mapped[int] = mapped_column(Integer)

@@ -12,10 +12,12 @@ from issuer import __version__
 from issuer.config import Settings
 from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
-from issuer.store.db import make_engine, read_session_factory, session_factory
-from issuer.web import errors
+from issuer.store.db import counter_engine, make_engine, read_session_factory, session_factory
+from issuer.web import assets, errors
+from issuer.web.assets import Assets
 from issuer.web.ratelimit import RateLimiter
-from issuer.web.routes import api, credentials, pages, public, vc_api, verify, wallets
+from issuer.web.routes import api, credentials, docs, mail, pages, public, vc_api, verify, wallets
+from issuer.web.security import SecurityHeaders
 from issuer.web.templating import make_templates
 
 
@@ -33,15 +35,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Open Badges 3.0 issuer", version=__version__, lifespan=lifespan)
+    # /docs is ours (templates/docs.html): FastAPI's loads Swagger UI from a CDN with an inline
+    # script, which neither works offline nor passes the Content-Security-Policy.
+    app = FastAPI(
+        title="Open Badges 3.0 issuer",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.state.settings = settings
-    app.state.templates = make_templates(settings.templates_dir)
+    app.state.assets = Assets.load(settings.static_dir)
+    app.state.templates = make_templates(settings.templates_dir, app.state.assets)
     app.state.creator_profile = settings.issuer_profile().to_json()
     app.state.engine = make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.read_sessions = read_session_factory(app.state.engine)
     app.state.mail_transport = settings.mail_transport()
-    app.state.rate_limiter = RateLimiter()
+    app.state.rate_limiter = RateLimiter(
+        session_factory(counter_engine(settings.database_url, app.state.engine))
+    )
     ring = KeyRing(settings.keys_dir)
     app.state.identity = (
         load_identity(
@@ -60,7 +74,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(credentials.router)
     app.include_router(wallets.router)
     app.include_router(pages.router)
+    app.include_router(mail.router)
     app.include_router(public.router)
+    app.include_router(assets.router)
+    app.include_router(docs.router)
     return app
 
 

@@ -7,6 +7,7 @@ session's CSRF token (`X-CSRF-Token` header or `csrf_token` form field).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,9 +50,15 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 async def csrf_form_token(request: Request) -> str | None:
+    """The CSRF token of a browser form post. A bearer-token request needs none, and its
+    body may be anything (`curl --data-binary @file.csv` sends a CSV labelled as a form)."""
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return None
     if request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
+        with contextlib.suppress(RuntimeError):  # the form was parsed already (Form fields)
+            await request.body()  # kept by the request, so the route can still read the body
         form = await request.form()
         value = form.get("csrf_token")
         return value if isinstance(value, str) else None

@@ -10,15 +10,21 @@ import jinja2
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from issuer.web.assets import Assets
 
-def make_templates(directory: Path) -> Jinja2Templates:
-    """One environment for every template; StrictUndefined turns a typo into an error."""
+
+def make_templates(directory: Path, assets: Assets | None = None) -> Jinja2Templates:
+    """One environment for every template; StrictUndefined turns a typo into an error.
+
+    `asset('app.css')` in a template is the content-hashed URL of a static file."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["http_url"] = http_url
+    if assets is not None:
+        environment.globals["asset"] = assets.url
     return Jinja2Templates(env=environment)
 
 

@@ -70,7 +70,9 @@ def test_revoke_flips_the_bit_and_every_verifier_says_revoked(
     assert StatusList.decode(after.json()["credentialSubject"]["encodedList"]).get(index)
     status, body = vc_api(world, credential)
     assert status == 400 and body["verified"] is False
-    assert {"check": "status", "message": "revoked by the issuer", "code": "REVOKED"} in body["errors"]
+    assert {"check": "status", "message": "revoked by the issuer", "code": "REVOKED"} in body[
+        "errors"
+    ]
     page = world.client.post("/verify", data={"credential": json.dumps(credential)}, headers=HTML)
     assert "✘ Revoked" in page.text
 
@@ -203,4 +205,30 @@ def test_an_unverified_credential_is_shown_as_claims_not_facts(world: World) -> 
 
 def test_a_string_that_is_not_a_jws_is_a_400(world: World) -> None:
     status, body = vc_api(world, "not a token at all")
-    assert status == 400
+    assert status == 400 and body["errors"][0]["code"] == "PARSING_ERROR"
+
+
+def test_a_private_credential_is_not_found_by_url(world: World) -> None:
+    credential_id, credential = issue(world)
+    learner = bearer(world.learner)
+    hidden = world.client.post(
+        f"/api/me/credentials/{credential_id}/visibility", json={"public": False}, headers=learner
+    )
+    assert hidden.status_code == 200
+    for response in (
+        world.client.get("/verify", params={"url": credential["id"]}, headers=HTML),
+        world.client.post("/verify", data={"url": credential["id"]}, headers=HTML),
+    ):
+        assert response.status_code == 422
+        assert f"no credential at {credential['id']}" in response.text
+        assert "Completed" not in response.text and "Radiologic" not in response.text
+
+
+def test_verifying_by_url_is_rate_limited_like_a_post(db_settings: Settings) -> None:
+    from dataclasses import replace
+
+    with TestClient(create_app(replace(db_settings, verify_rate_limit=2))) as client:
+        url = "https://127.0.0.1:9/credential.json"
+        statuses = [client.get("/verify", params={"url": url}).status_code for _ in range(3)]
+        assert statuses == [422, 422, 429]
+        assert client.get("/verify").status_code == 200  # the empty form is never limited

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from issuer.services import (
@@ -34,7 +34,7 @@ from issuer.web.deps import (
     deliver_mail,
     set_session_cookie,
 )
-from issuer.web.ratelimit import limited
+from issuer.web.ratelimit import sign_in_attempt
 from issuer.web.schemas import (
     Attest,
     Confirm,
@@ -75,13 +75,15 @@ def credential_out(record: CredentialRecord) -> dict[str, Any]:
     }
 
 
-@auth.post("/login", dependencies=[Depends(limited("login", "login_rate_limit"))])
+@auth.post("/login")
 def login(body: Login, request: Request, session: SessionDep) -> Response:
     """Sign in: sets an HttpOnly, SameSite session cookie and returns the CSRF token."""
+    attempt = sign_in_attempt(request, body.email)
     user = accounts.authenticate(session, body.email, body.password)
     if user is None:
         # Returned, not raised: the failed attempt's audit entry must be committed.
         return JSONResponse({"detail": "wrong email or password"}, status_code=401)
+    attempt.succeeded()
     cookie, csrf = accounts.open_session(session, user)
     response = JSONResponse({"csrf_token": csrf, "user": user_out(user).model_dump()})
     set_session_cookie(response, request, cookie)

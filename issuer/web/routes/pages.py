@@ -10,7 +10,7 @@ import json
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from issuer.services import (
     claims,
     dashboard,
     enrolment,
+    mail,
     roster,
     signoff,
 )
@@ -41,7 +42,7 @@ from issuer.web.deps import (
     set_session_cookie,
 )
 from issuer.web.errors import status_for
-from issuer.web.ratelimit import limited
+from issuer.web.ratelimit import sign_in_attempt
 from issuer.web.templating import render
 
 router = APIRouter(include_in_schema=True, tags=["pages"])
@@ -69,10 +70,11 @@ def login_form(request: Request, next: str = "") -> Response:
     return render(request, "pages/login.html", {"next": next if next.startswith("/") else ""})
 
 
-@router.post("/login", dependencies=[Depends(limited("login", "login_rate_limit"))])
+@router.post("/login")
 def login(
     request: Request, session: SessionDep, email: Text, password: Text, next: Text = ""
 ) -> Response:
+    attempt = sign_in_attempt(request, email)
     user = accounts.authenticate(session, email, password)
     if user is None:
         return render(
@@ -81,6 +83,7 @@ def login(
             {"next": next, "error": "Wrong email or password.", "email": email},
             status_code=401,
         )
+    attempt.succeeded()
     cookie, _ = accounts.open_session(session, user)
     target = (
         next
@@ -141,6 +144,7 @@ def _home(session: SessionDep, page: CoordinatorPage) -> dict[str, object]:
         "learners": dashboard.people(session, "learner", PEOPLE_SHOWN),
         "supervisors": dashboard.people(session, "supervisor", PEOPLE_SHOWN),
         "expiring": awards.expiring(session, within=timedelta(days=30), limit=EXPIRING_SHOWN),
+        "dead_letters": mail.count_dead_letters(session),
     }
 
 

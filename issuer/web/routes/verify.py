@@ -19,9 +19,11 @@ router = APIRouter(tags=["verify"])
 
 @router.get("/verify")
 def verify_form(request: Request, session: ReadSessionDep, url: str | None = None) -> Response:
-    """The form; `?url=` verifies that address straight away (links in emails, QR codes)."""
+    """The form; `?url=` verifies that address straight away (links in emails, QR codes),
+    counted against the same rate limit as a submitted form: it fetches."""
     if url:
-        return _result(request, session, url.encode("utf-8"))
+        limited("verify", "verify_rate_limit")(request)
+        return _result(request, session, url[:2048].encode("utf-8"))
     return render(request, "verify/form.html", {"max_bytes": MAX_INPUT_BYTES})
 
 

@@ -1,4 +1,10 @@
-"""Wallets: the VC-API exchange (interaction URL, LCW deep links) and OpenID4VCI 1.0."""
+"""Wallets: the VC-API exchange (interaction URL, LCW deep links) and OpenID4VCI 1.0.
+
+The async routes (they read the body themselves) hand the service call to the thread pool:
+spending a single-use exchange, token or nonce waits on the database for a racing request's
+row lock, and that request can only commit once the event loop runs its session's teardown.
+Waiting on the loop itself would deadlock the two.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Annotated, Any
 import qrcode
 import qrcode.image.svg
 from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from issuer.errors import InvalidInput
@@ -64,9 +71,11 @@ async def participate(
     """`{}` → a DIDAuthentication request; `{"verifiablePresentation": …}` → the credential."""
     body = await _json(request)
     if "verifiablePresentation" not in body:
-        return JSONResponse(exchanges.presentation_request(session, exchange_id, issuer))
-    credential = exchanges.complete_vcapi(
-        session, exchange_id, body["verifiablePresentation"], issuer
+        return JSONResponse(
+            await run_in_threadpool(exchanges.presentation_request, session, exchange_id, issuer)
+        )
+    credential = await run_in_threadpool(
+        exchanges.complete_vcapi, session, exchange_id, body["verifiablePresentation"], issuer
     )
     presentation = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -82,7 +91,11 @@ async def legacy_request(
 ) -> JSONResponse:
     """The Learner Credential Wallet's legacy `vc_request_url`: the body is the DIDAuth VP."""
     presentation = await _json(request)
-    return JSONResponse(exchanges.complete_vcapi(session, exchange_id, presentation, issuer))
+    return JSONResponse(
+        await run_in_threadpool(
+            exchanges.complete_vcapi, session, exchange_id, presentation, issuer
+        )
+    )
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -116,6 +129,7 @@ def start_openid(
         body=(
             f"Enter this code when your wallet asks: {tx_code}\n\nIt works once, for 15 minutes.\n"
         ),
+        secrets=[tx_code],  # erased from the stored message once delivered
     )
     background.add_task(deliver_mail, request.app)
     link = exchanges.offer_link(exchange, issuer)
@@ -182,7 +196,9 @@ async def credential(request: Request, session: SessionDep, issuer: IssuerDep) -
     except ValueError:
         body = None
     try:
-        answer = exchanges.issue_to_wallet(session, authorization[7:].strip(), body, issuer)
+        answer = await run_in_threadpool(
+            exchanges.issue_to_wallet, session, authorization[7:].strip(), body, issuer
+        )
     except OAuthError as error:
         return _oauth_error(error)
     return JSONResponse(answer)
