@@ -131,11 +131,22 @@ def users_create(
         str | None, typer.Option(help="Password (asked for when omitted).", hide_input=True)
     ] = None,
 ) -> None:
-    """Create an account (or add roles to an existing one), e.g. the first coordinator."""
+    """Create an account, e.g. the first coordinator (an existing e-mail: `users add-role`)."""
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with database(settings()) as session:
         user = accounts.create_user(session, email=email, name=name, roles=role, password=password)
+        typer.echo(f"{user.email}: {', '.join(sorted(r.role for r in user.roles))}")
+
+
+@users_app.command("add-role")
+def users_add_role(
+    email: Annotated[str, typer.Option(help="Email of the account.")],
+    role: Annotated[str, typer.Option(help="coordinator, supervisor or learner.")],
+) -> None:
+    """Give an existing account another role (audited, as done by the operator)."""
+    with database(settings()) as session:
+        user = accounts.add_role(session, accounts.user_by_email(session, email), role, actor=None)
         typer.echo(f"{user.email}: {', '.join(sorted(r.role for r in user.roles))}")
 
 

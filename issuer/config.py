@@ -50,6 +50,11 @@ class Settings:
     # Requests per minute per client address (0 turns the limit off); sign-in also per account.
     login_rate_limit: int = 10
     verify_rate_limit: int = 60
+    # Request bodies, in bytes: any route (a 1 MB credential and its JSON or multipart
+    # envelope), and the coordinators' framework and CSV uploads (a 5 MB CSV grows when the
+    # enrolment page sends it back form-encoded). Larger bodies are refused with a 413 unread.
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 10_000_000
     # Reverse proxies whose X-Forwarded-For is believed (ISSUER_TRUSTED_PROXIES=10.0.0.0/8,::1).
     trusted_proxies: tuple[Network, ...] = ()
     smtp_host: str | None = None
@@ -63,6 +68,8 @@ class Settings:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'issuer.db'}")
+        if self.max_body_bytes < 1 or self.max_upload_bytes < 1:
+            raise ValueError("ISSUER_MAX_BODY_BYTES and ISSUER_MAX_UPLOAD_BYTES must be positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

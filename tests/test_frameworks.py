@@ -153,6 +153,43 @@ BAD_FRAMEWORKS = {
         "duplicate key 'a'",
     ),
     "deep nesting": (b"[" * 100_000 + b"]" * 100_000, "$", "nested too deeply"),
+    "title too long": (
+        mutate(set_at(["occupation", "title"], "T" * 201)),
+        "$.occupation.title",
+        "is longer than 200 characters",
+    ),
+    "title on two lines": (
+        mutate(set_at(["occupation", "title"], "Radiologic\nTechnologists")),
+        "$.occupation.title",
+        "contains a line break",
+    ),
+    "version too long": (
+        mutate(set_at(["framework", "version"], "v" * 101)),
+        "$.framework.version",
+        "is longer than 100 characters",
+    ),
+    "label too long": (
+        mutate(set_at([*LEVELS, "emerging", "label"], "L" * 81)),
+        "$.framework.levels.emerging.label",
+        "is longer than 80 characters",
+    ),
+    "label with a carriage return": (
+        mutate(set_at([*LEVELS, "advanced", "label"], "Advanced\r")),
+        "$.framework.levels.advanced.label",
+        "contains a line break",
+    ),
+    "label with a C1 control": (
+        mutate(set_at([*LEVELS, "advanced", "label"], "Adv\x9banced")),
+        "$.framework.levels.advanced.label",
+        "contains a line break or another control character",
+    ),
+    "statement too long": (
+        mutate(
+            lambda d: d["framework"]["levels"]["emerging"]["statements"].__setitem__(0, "s" * 1001)
+        ),
+        "$.framework.levels.emerging.statements[0]",
+        "is longer than 1000 characters",
+    ),
     "sources not strings": (
         mutate(set_at(["sources"], {"onet": 30})),
         "$.sources.onet",
@@ -174,3 +211,28 @@ def test_refuses_bad_framework_naming_file_and_path(case: str) -> None:
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FrameworkInvalid, match="cannot read the file"):
         load_framework(tmp_path / "absent.json")
+
+
+def test_a_statement_may_span_lines() -> None:
+    document = framework_document()
+    document["framework"]["levels"]["emerging"]["statements"][0] = (
+        "Positions the patient;\n\tthen checks."
+    )
+    framework = parse_framework(json.dumps(document).encode(), "lines.json")
+    assert framework.levels[0].statements[0] == "Positions the patient;\n\tthen checks."
+
+
+def test_a_stored_framework_is_read_under_the_rules_of_its_import() -> None:
+    """An import accepted before the limits (a long title, a label on two lines) stays readable:
+    its Achievements and the credentials issued from them are still served."""
+    document = framework_document()
+    document["occupation"]["title"] = "T" * 290
+    document["framework"]["levels"]["emerging"]["label"] = "Emerging\n(first year)"
+    data = json.dumps(document).encode()
+    with pytest.raises(FrameworkInvalid):
+        parse_framework(data, "new.json")
+    framework = parse_framework(data, "stored:29-2034.00", stored=True)
+    assert framework.occupation.title == "T" * 290
+    document["framework"]["levels"]["emerging"]["label"] = "bell\x07"
+    with pytest.raises(FrameworkInvalid, match="control character"):
+        parse_framework(json.dumps(document).encode(), "stored:29-2034.00", stored=True)

@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
+from issuer import limits
 from issuer.credentials import (
     Attestation,
     StatementEvidence,
@@ -260,6 +261,12 @@ def _store(session: Session, signed: SignedAward) -> CredentialRecord | None:
                 )
                 if superseded != 1:
                     raise _Moved
+                session.execute(
+                    update(CredentialRecord)
+                    .where(CredentialRecord.copy_of == signed.predecessor_id)
+                    .values(superseded_at=signed.issued_at)
+                    .execution_options(synchronize_session=False)
+                )
             session.add(record)
             session.flush()
             consumed = _changed(
@@ -332,7 +339,7 @@ def suspend(
     session: Session, coordinator: User, credential_id: str, *, suspended: bool, reason: str = ""
 ) -> CredentialRecord:
     """Set or lift a suspension (idempotent); only for credentials with a suspension entry."""
-    record = credential(session, credential_id)
+    record = award_of(session, credential(session, credential_id))
     entries = json.loads(record.document).get("credentialStatus")
     purposes = {
         e.get("statusPurpose") for e in (entries if isinstance(entries, list) else [entries])
@@ -341,11 +348,12 @@ def suspend(
         raise Conflict("this credential carries no suspension status entry; it can only be revoked")
     if suspended and not reason.strip():
         raise InvalidInput("a reason is required to suspend a credential")
-    if suspended == (record.suspended_at is not None):
-        return record
-    record.suspended_at = datetime.now(UTC) if suspended else None
-    action = "credential.suspended" if suspended else "credential.unsuspended"
-    audit.record(session, coordinator, action, credential_id, reason=reason.strip())
+    reason = limits.check_text(reason.strip(), "the reason", limits.REASON, multiline=True)
+    if suspended != (record.suspended_at is not None):
+        record.suspended_at = datetime.now(UTC) if suspended else None
+        action = "credential.suspended" if suspended else "credential.unsuspended"
+        audit.record(session, coordinator, action, record.id, reason=reason.strip())
+    _to_copies(session, record, suspended_at=record.suspended_at)
     return record
 
 
@@ -363,6 +371,7 @@ def expiring(
     query = (
         select(CredentialRecord)
         .where(
+            CredentialRecord.copy_of.is_(None),
             CredentialRecord.revoked_at.is_(None),
             CredentialRecord.superseded_at.is_(None),
             CredentialRecord.valid_until.is_not(None),
@@ -404,12 +413,13 @@ def revoke(
     changes nothing (the first reason and date stand)."""
     if not reason.strip():
         raise InvalidInput("a reason is required to revoke a credential")
-    record = credential(session, credential_id)
-    if record.revoked_at is not None:
-        return record
-    record.revoked_at = datetime.now(UTC)
-    record.revocation_reason = reason.strip()
-    audit.record(session, coordinator, "credential.revoked", credential_id, reason=reason.strip())
+    reason = limits.check_text(reason.strip(), "the reason", limits.REASON, multiline=True)
+    record = award_of(session, credential(session, credential_id))
+    if record.revoked_at is None:
+        record.revoked_at = datetime.now(UTC)
+        record.revocation_reason = reason.strip()
+        audit.record(session, coordinator, "credential.revoked", record.id, reason=reason.strip())
+    _to_copies(session, record, revoked_at=record.revoked_at, reason=record.revocation_reason)
     return record
 
 
@@ -432,6 +442,7 @@ def credentials(
     each) unread, for lists that show only who holds what."""
     query = (
         select(CredentialRecord)
+        .where(CredentialRecord.copy_of.is_(None))  # awards, not their wallet copies
         .order_by(CredentialRecord.issued_at.desc(), CredentialRecord.id)
         .limit(limit)
         .offset(offset)
@@ -441,3 +452,112 @@ def credentials(
     if learner_id is not None:
         query = query.where(CredentialRecord.learner_id == learner_id)
     return list(session.scalars(query))
+
+
+# ── wallet copies ──
+
+
+def award_of(session: Session, record: CredentialRecord) -> CredentialRecord:
+    """The award a credential is, or is a wallet copy of."""
+    return record if record.copy_of is None else credential(session, record.copy_of)
+
+
+def copies(session: Session, award: CredentialRecord) -> list[CredentialRecord]:
+    """The award's wallet copies, oldest first."""
+    return list(
+        session.scalars(
+            select(CredentialRecord)
+            .where(CredentialRecord.copy_of == award.id)
+            .order_by(CredentialRecord.issued_at)
+        )
+    )
+
+
+def bound_copy(
+    session: Session, issuer: Issuer, record: CredentialRecord, holder: str, now: datetime
+) -> CredentialRecord:
+    """A copy of the award bound to a wallet's DID (credentialSubject.id = `holder`), with its
+    own id and status index, signed now.
+
+    Binding once re-signed and overwrote the stored credential, so the JSON, PNG and SVG the
+    learner had already shared stopped matching our records. The award itself never changes:
+    the copy shares its revocation, suspension and renewal (`revoke`, `suspend`, `_store`).
+    """
+    award = award_of(session, record)
+    for _ in range(MAX_INDEX_ATTEMPTS):
+        copy = _copy(session, issuer, award, holder, now)
+        try:
+            with session.begin_nested():
+                session.add(copy)
+                session.flush()
+        except IntegrityError:  # another issuance took the status index first
+            continue
+        audit.record(session, None, "credential.bound", award.id, copy=copy.id, holder=holder)
+        return copy
+    raise Conflict("no free status index could be taken; try again")
+
+
+def _copy(
+    session: Session, issuer: Issuer, award: CredentialRecord, holder: str, now: datetime
+) -> CredentialRecord:
+    copy_id, index = str(uuid.uuid4()), _free_status_index(session)
+    document = {k: v for k, v in json.loads(award.document).items() if k != "proof"}
+    document["id"] = issuer.credential_url(copy_id)
+    subject = {k: v for k, v in document["credentialSubject"].items() if k != "id"}
+    document["credentialSubject"] = {"id": holder, **subject}
+    document["credentialStatus"] = _restatus(document.get("credentialStatus"), index)
+    signed = with_proof_array(
+        add_proof(
+            document,
+            key=issuer.identity.key,
+            verification_method=issuer.identity.verification_method,
+            created=now,
+            loader=load_document,
+        )
+    )
+    return CredentialRecord(
+        id=copy_id,
+        learner_id=award.learner_id,
+        achievement_id=award.achievement_id,
+        attested_by=award.attested_by,
+        status_list_index=index,
+        document=json.dumps(signed, ensure_ascii=False),
+        issued_at=now,
+        valid_until=award.valid_until,
+        revoked_at=award.revoked_at,
+        revocation_reason=award.revocation_reason,
+        superseded_at=award.superseded_at,
+        suspended_at=award.suspended_at,
+        public=award.public,
+        copy_of=award.id,
+    )
+
+
+def _restatus(entries: Any, index: int) -> Any:
+    """The award's status entries (one per purpose), pointed at the copy's own index."""
+    if entries is None:
+        return None
+    moved = [
+        {
+            **entry,
+            "id": f"{entry['statusListCredential']}#{index}",
+            "statusListIndex": str(index),
+        }
+        for entry in (entries if isinstance(entries, list) else [entries])
+    ]
+    return moved if isinstance(entries, list) else moved[0]
+
+
+def _to_copies(session: Session, award: CredentialRecord, **state: Any) -> None:
+    """Carry the award's revocation or suspension to its wallet copies."""
+    values: dict[str, Any] = {}
+    if "revoked_at" in state:
+        values = {"revoked_at": state["revoked_at"], "revocation_reason": state["reason"]}
+    if "suspended_at" in state:
+        values = {"suspended_at": state["suspended_at"]}
+    session.execute(
+        update(CredentialRecord)
+        .where(CredentialRecord.copy_of == award.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

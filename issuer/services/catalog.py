@@ -145,7 +145,9 @@ def stored_catalog(session: Session) -> Catalog:
     """The catalog as stored: every imported framework's levels and Achievements."""
     entries = []
     for record in session.scalars(select(FrameworkRecord).order_by(FrameworkRecord.id)):
-        framework = parse_framework(record.source.encode("utf-8"), f"stored:{record.soc}")
+        framework = parse_framework(
+            record.source.encode("utf-8"), f"stored:{record.soc}", stored=True
+        )
         for level, stored in zip(framework.levels, record.achievements, strict=True):
             entries.append(CatalogEntry(framework, level, stored.document))
     return Catalog(tuple(entries))

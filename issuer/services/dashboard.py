@@ -27,7 +27,11 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
     def people(role: str) -> int:
         return session.scalar(select(func.count()).select_from(Role).where(Role.role == role)) or 0
 
-    current = (CredentialRecord.revoked_at.is_(None), CredentialRecord.superseded_at.is_(None))
+    current = (
+        CredentialRecord.copy_of.is_(None),
+        CredentialRecord.revoked_at.is_(None),
+        CredentialRecord.superseded_at.is_(None),
+    )
     pending = session.scalar(
         select(
             func.count(distinct(Confirmation.learner_id * 1_000_000 + Confirmation.achievement_id))
@@ -39,7 +43,7 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
         issued_this_month=session.scalar(
             select(func.count())
             .select_from(CredentialRecord)
-            .where(CredentialRecord.issued_at >= month)
+            .where(CredentialRecord.issued_at >= month, CredentialRecord.copy_of.is_(None))
         )
         or 0,
         pending_sign_offs=pending or 0,

@@ -1,8 +1,10 @@
 """Bulk enrolment from CSV: name, email, supervisor email, framework (SOC code), optional cohort.
 
-A dry run reports every row (valid, unchanged, duplicate, unknown supervisor, bad email, ...)
-before anything is written; applying writes only valid rows and is idempotent: the same file
-twice creates nothing new. Lookups are done in bulk, so 2,000 rows take one request.
+A dry run reports every row (valid, unchanged, duplicate, unknown supervisor, bad email, too
+long, ...) before anything is written; applying writes only valid rows and is idempotent: the
+same file twice creates nothing new. Lookups are done in bulk, so 2,000 rows take one request.
+A row is valid only if what it stores fits its column (limits.py): one over-long name must
+cost that row, not the whole file, which one failed INSERT would on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,22 +17,23 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuer import limits
 from issuer.errors import InvalidInput
 from issuer.services import audit
 from issuer.services.accounts import EMAIL
 from issuer.store.models import Assignment, FrameworkRecord, Role, User
 
 COLUMNS = ("name", "email", "supervisor_email", "framework")
-MAX_ROWS = 10_000
-MAX_BYTES = 5_000_000
+MAX_ROWS = limits.ENROLMENT_ROWS
+MAX_BYTES = limits.ENROLMENT_FILE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
 class RowReport:
     row: int  # the line in the file, header = 1
     email: str
-    # valid, unchanged, duplicate, bad email, missing name, unknown supervisor,
-    # not a supervisor, unknown framework
+    # valid, unchanged, duplicate, bad email, missing name, too long, control character,
+    # unknown supervisor, not a supervisor, unknown framework
     status: str
     message: str
 
@@ -89,13 +92,13 @@ def parse(data: bytes) -> list[_Row]:
     return rows
 
 
-def dry_run(session: Session, data: bytes) -> list[RowReport]:
-    return _plan(session, parse(data))[0]
+def dry_run(session: Session, data: bytes, actor: User) -> list[RowReport]:
+    return _plan(session, parse(data), actor)[0]
 
 
 def apply(session: Session, data: bytes, actor: User) -> list[RowReport]:
     """Write the valid rows (learners and assignments); returns the same report as a dry run."""
-    reports, valid = _plan(session, parse(data))
+    reports, valid = _plan(session, parse(data), actor)
     now = datetime.now(UTC)
     users = {
         u.email: u
@@ -114,6 +117,8 @@ def apply(session: Session, data: bytes, actor: User) -> list[RowReport]:
             users[row.email] = learner
         if not learner.has_role("learner"):
             learner.roles.append(Role(role="learner"))
+            if learner.id is not None:  # an existing person becomes a learner too: say so
+                audit.record(session, actor, "user.role_added", learner.email, role="learner")
         session.flush()
         session.add(
             Assignment(
@@ -129,7 +134,9 @@ def apply(session: Session, data: bytes, actor: User) -> list[RowReport]:
     return reports
 
 
-def _plan(session: Session, rows: list[_Row]) -> tuple[list[RowReport], list[_Row]]:
+def _plan(
+    session: Session, rows: list[_Row], actor: User
+) -> tuple[list[RowReport], list[_Row]]:
     emails = {r.email for r in rows} | {r.supervisor for r in rows}
     known = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
     frameworks = {f.soc: f for f in session.scalars(select(FrameworkRecord))}
@@ -143,6 +150,9 @@ def _plan(session: Session, rows: list[_Row]) -> tuple[list[RowReport], list[_Ro
     reports, valid = [], []
     for row in rows:
         status, message = _check(row, known, frameworks, existing, seen)
+        if status == "valid" and row.email == actor.email:
+            # A coordinator who is also a learner would otherwise pick their own supervisor.
+            status, message = "yourself", "another coordinator must enrol you"
         reports.append(RowReport(row.line, row.email, status, message))
         if status == "valid":
             valid.append(row)
@@ -158,6 +168,9 @@ def _check(
 ) -> tuple[str, str]:
     if not row.name:
         return "missing name", "the name is empty"
+    problem = _text_problem(row)
+    if problem is not None:
+        return problem
     if not EMAIL.match(row.email):
         return "bad email", f"{row.email!r} is not an email address"
     if (row.email, row.soc) in seen:
@@ -177,3 +190,18 @@ def _check(
     if learner is not None and (learner.id, supervisor.id, framework.id) in existing:
         return "unchanged", "already enrolled with this supervisor"
     return "valid", "will be enrolled" if learner is None else "existing account, new assignment"
+
+
+def _text_problem(row: _Row) -> tuple[str, str] | None:
+    """(status, message) for the first text of the row that does not fit its column: the
+    status "too long" or "control character", the message naming the field. None if all fit."""
+    fields = (
+        ("name", row.name, limits.PERSON_NAME),
+        ("email", row.email, limits.EMAIL),
+        ("cohort", row.cohort or "", limits.COHORT),
+    )
+    for field, value, max_length in fields:
+        problem = limits.text_problem(value, max_length)
+        if problem is not None:
+            return problem, f"the {field} {limits.describe(problem, max_length)}"
+    return None

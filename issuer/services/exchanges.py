@@ -27,13 +27,10 @@ import jwt
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from issuer.credentials import with_proof_array
 from issuer.dids import DID_KEY
 from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound
-from issuer.jsonld.loader import load_document
-from issuer.proofs.data_integrity import add_proof
 from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt
-from issuer.services import audit
+from issuer.services import awards
 from issuer.services.accounts import token_hash
 from issuer.services.awards import Issuer, credential
 from issuer.services.fetching import Fetcher
@@ -189,28 +186,12 @@ def _close(session: Session, exchange: Exchange, now: datetime) -> bool:
 def bind(
     session: Session, exchange: Exchange, holder: str, issuer: Issuer, now: datetime
 ) -> JsonObject:
-    """Re-sign the credential for `holder` (credentialSubject.id), store it, close the exchange."""
-    record = exchange.credential
-    document = {k: v for k, v in json.loads(record.document).items() if k != "proof"}
-    subject = {
-        "id": holder,
-        **{k: v for k, v in document["credentialSubject"].items() if k != "id"},
-    }
-    document["credentialSubject"] = subject
-    signed = with_proof_array(
-        add_proof(
-            document,
-            key=issuer.identity.key,
-            verification_method=issuer.identity.verification_method,
-            created=now,
-            loader=load_document,
-        )
-    )
-    record.document = json.dumps(signed, ensure_ascii=False)
+    """A copy of the exchange's credential bound to `holder` (credentialSubject.id): a new
+    credential of the same award, so everything shared before keeps verifying."""
+    copy = awards.bound_copy(session, issuer, exchange.credential, holder, now)
     exchange.completed_at, exchange.holder = now, holder
-    audit.record(
-        session, None, "credential.bound", record.id, holder=holder, protocol=exchange.protocol
-    )
+    exchange.bound_credential_id = copy.id
+    signed: JsonObject = json.loads(copy.document)
     return signed
 
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, lazyload
 
-from issuer.errors import InvalidInput, NotFound, SelfConfirmation
+from issuer.errors import InvalidInput, NotFound, PermissionDenied, SelfConfirmation
 from issuer.services import audit
 from issuer.services.accounts import user_by_email
 from issuer.services.catalog import framework_record
@@ -32,6 +32,9 @@ def assign(
         raise InvalidInput(f"{supervisor.email} is not a supervisor")
     if learner.id == supervisor.id:
         raise SelfConfirmation("a supervisor cannot be assigned to supervise themselves")
+    if learner.id == actor.id:
+        # A coordinator who is also a learner could otherwise pick their own supervisor.
+        raise PermissionDenied("another coordinator must assign your own supervisor")
     framework = framework_record(session, soc)
     existing = session.scalar(
         select(Assignment).where(

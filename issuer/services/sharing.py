@@ -17,9 +17,18 @@ from issuer.errors import NotFound
 from issuer.linkedin import Certification, add_to_profile_url, share_url
 from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt
 from issuer.services import audit
-from issuer.services.awards import Issuer, credential
+from issuer.services.awards import Issuer, award_of, copies, credential
 from issuer.store.models import CredentialRecord, User
 from issuer.types import JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class WalletCopy:
+    """A copy of the award bound to a wallet: where it lives and whose DID it names."""
+
+    page_url: str
+    holder: str
+    bound_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,8 @@ class CredentialView:
     status: str  # valid, expired, revoked, suspended, renewed
     face: BadgeFace
     linkedin: Certification
+    # For the learner viewing their own award: its wallet copies.
+    copies: tuple[WalletCopy, ...] = ()
 
     @property
     def achievement(self) -> JsonObject:
@@ -72,7 +83,9 @@ def view(
     achievement = record.achievement
     levels = achievement.framework.achievements
     page_url = issuer.credential_url(record.id)
+    owner = viewer is not None and viewer.id == record.learner_id
     return CredentialView(
+        copies=_wallet_copies(session, issuer, record) if owner else (),
         record=record,
         document=document,
         page_url=page_url,
@@ -148,10 +161,24 @@ def certificate(item: CredentialView) -> bytes:
 def set_visibility(
     session: Session, learner: User, credential_id: str, public: bool
 ) -> CredentialRecord:
+    """Public or private, for the award and every wallet copy of it alike."""
     record = credential(session, credential_id)
     if record.learner_id != learner.id:
         raise NotFound(f"no credential {credential_id} of yours")
-    if record.public != public:
-        record.public = public
-        audit.record(session, learner, "credential.visibility", credential_id, public=public)
+    award = award_of(session, record)
+    for each in (award, *copies(session, award)):
+        if each.public != public:
+            each.public = public
+            audit.record(session, learner, "credential.visibility", each.id, public=public)
     return record
+
+
+def _wallet_copies(
+    session: Session, issuer: Issuer, record: CredentialRecord
+) -> tuple[WalletCopy, ...]:
+    found = []
+    for copy in copies(session, award_of(session, record)):
+        subject = json.loads(copy.document).get("credentialSubject", {})
+        holder = str(subject.get("id", "")) if isinstance(subject, dict) else ""
+        found.append(WalletCopy(issuer.credential_url(copy.id), holder, copy.issued_at))
+    return tuple(found)

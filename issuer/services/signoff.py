@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from issuer import limits
 from issuer.credentials import METHODS
 from issuer.errors import AlreadyIssued, Conflict, InvalidInput, NotFound
 from issuer.services import audit
@@ -49,6 +50,8 @@ def confirm_statement(
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}")
     if not setting.strip():
         raise InvalidInput("the setting where it was observed is required")
+    setting = limits.check_text(setting.strip(), "the setting", limits.SETTING)
+    note = limits.check_text((note or "").strip(), "the note", limits.NOTE, multiline=True)
     if observed_on > now.date():
         raise InvalidInput("the date observed cannot be in the future")
     _refuse_after_issuance(session, learner.id, achievement, now)
@@ -59,8 +62,8 @@ def confirm_statement(
         supervisor_id=supervisor.id,
         observed_on=observed_on,
         method=method,
-        setting=setting.strip(),
-        note=(note or "").strip() or None,
+        setting=setting,
+        note=note or None,
         confirmed_at=now,
     )
     try:
@@ -196,6 +199,7 @@ def active_credential(
         select(CredentialRecord).where(
             CredentialRecord.learner_id == learner_id,
             CredentialRecord.achievement_id == achievement_id,
+            CredentialRecord.copy_of.is_(None),
             CredentialRecord.revoked_at.is_(None),
             CredentialRecord.superseded_at.is_(None),
         )

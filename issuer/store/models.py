@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from issuer import limits
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -59,9 +61,9 @@ class Base(DeclarativeBase):
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)  # people lists, by name
-    password_hash: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(limits.EMAIL), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.PERSON_NAME), index=True)  # lists, by name
+    password_hash: Mapped[str | None] = mapped_column(String(limits.PASSWORD_HASH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     roles: Mapped[list[Role]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 
@@ -72,7 +74,7 @@ class User(Base):
 class Role(Base):
     __tablename__ = "roles"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role: Mapped[str] = mapped_column(String(limits.ROLE), primary_key=True)
 
 
 class ApiToken(Base):
@@ -81,8 +83,8 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.TOKEN_NAME))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -94,14 +96,20 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The roles this session may use (space-separated; NULL: all of the person's). A claim
+    # link's session is "learner": the learner's own pages, whatever else the person is.
+    scope: Mapped[str | None] = mapped_column(String(limits.SESSION_SCOPE))
+    # The message for the next page after a redirect (JSON {kind, text}), kept here rather
+    # than in the URL, where anyone could write it.
+    flash: Mapped[str | None] = mapped_column(Text)
 
 
 class FrameworkRecord(Base):
     __tablename__ = "frameworks"
     id: Mapped[int] = mapped_column(primary_key=True)
-    soc: Mapped[str] = mapped_column(String(10), unique=True)
-    title: Mapped[str] = mapped_column(String(300))
-    version: Mapped[str] = mapped_column(String(100))
+    soc: Mapped[str] = mapped_column(String(limits.SOC), unique=True)
+    title: Mapped[str] = mapped_column(String(limits.FRAMEWORK_TITLE))
+    version: Mapped[str] = mapped_column(String(limits.FRAMEWORK_VERSION))
     source: Mapped[str] = mapped_column(Text)  # the framework file as imported, verbatim
     validity_days: Mapped[int | None] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -115,10 +123,12 @@ class AchievementRecord(Base):
     __table_args__ = (UniqueConstraint("framework_id", "level_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
-    level_key: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(200))
+    level_key: Mapped[str] = mapped_column(String(limits.LEVEL_KEY))
+    label: Mapped[str] = mapped_column(String(limits.LEVEL_LABEL))
     position: Mapped[int] = mapped_column(Integer)
-    url: Mapped[str] = mapped_column(String(500), unique=True)
+    # Text: the base URL is the operator's, and a level key of 64 letters outside ASCII
+    # percent-encodes to as many as 768 characters.
+    url: Mapped[str] = mapped_column(Text, unique=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     framework: Mapped[FrameworkRecord] = relationship(back_populates="achievements")
 
@@ -130,7 +140,7 @@ class Assignment(Base):
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
-    cohort: Mapped[str | None] = mapped_column(String(100))
+    cohort: Mapped[str | None] = mapped_column(String(limits.COHORT))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     framework: Mapped[FrameworkRecord] = relationship(lazy="joined")
 
@@ -156,8 +166,8 @@ class Confirmation(Base):
     statement_index: Mapped[int] = mapped_column(Integer)
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     observed_on: Mapped[date] = mapped_column(Date)
-    method: Mapped[str] = mapped_column(String(40))
-    setting: Mapped[str] = mapped_column(String(300))
+    method: Mapped[str] = mapped_column(String(limits.METHOD))
+    setting: Mapped[str] = mapped_column(String(limits.SETTING))
     note: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -176,8 +186,10 @@ class CredentialRecord(Base):
             "learner_id",
             "achievement_id",
             unique=True,
-            sqlite_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
-            postgresql_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL AND superseded_at IS NULL AND copy_of IS NULL"),
+            postgresql_where=text(
+                "revoked_at IS NULL AND superseded_at IS NULL AND copy_of IS NULL"
+            ),
         ),
         # The status lists read only these (and SQLite would otherwise read every document
         # through its overflow pages to reach the columns stored after it).
@@ -209,6 +221,10 @@ class CredentialRecord(Base):
     # The learner decides: visible to anyone holding the link (default), or to nobody.
     public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     predecessor_id: Mapped[str | None] = mapped_column(String(36))
+    # A copy bound to a wallet's DID: its own id and status index, the same award. Copies
+    # share their award's revocation, suspension and renewal; every earlier download of the
+    # award keeps verifying.
+    copy_of: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"), index=True)
     achievement: Mapped[AchievementRecord] = relationship(lazy="joined")
     learner: Mapped[User] = relationship(foreign_keys=[learner_id], lazy="joined")
 
@@ -220,8 +236,8 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(String(40), index=True)
-    subject: Mapped[str] = mapped_column(String(500))
+    action: Mapped[str] = mapped_column(String(limits.AUDIT_ACTION), index=True)
+    subject: Mapped[str] = mapped_column(String(limits.AUDIT_SUBJECT))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -234,26 +250,30 @@ class Exchange(Base):
     """
 
     __tablename__ = "exchanges"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(limits.RANDOM_TOKEN), primary_key=True)
     credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"))
-    protocol: Mapped[str] = mapped_column(String(16))
-    challenge: Mapped[str | None] = mapped_column(String(64))
-    pre_authorized_code: Mapped[str | None] = mapped_column(String(64), unique=True)
-    tx_code_hash: Mapped[str | None] = mapped_column(String(64))
+    protocol: Mapped[str] = mapped_column(String(limits.PROTOCOL))
+    challenge: Mapped[str | None] = mapped_column(String(limits.RANDOM_TOKEN))
+    pre_authorized_code: Mapped[str | None] = mapped_column(
+        String(limits.RANDOM_TOKEN), unique=True
+    )
+    tx_code_hash: Mapped[str | None] = mapped_column(String(limits.SHA256_HEX))
     tx_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    access_token_hash: Mapped[str | None] = mapped_column(String(limits.SHA256_HEX), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    holder: Mapped[str | None] = mapped_column(String(500))
-    credential: Mapped[CredentialRecord] = relationship(lazy="joined")
+    holder: Mapped[str | None] = mapped_column(String(limits.DID))
+    # The bound copy the wallet received (see CredentialRecord.copy_of).
+    bound_credential_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
+    credential: Mapped[CredentialRecord] = relationship(lazy="joined", foreign_keys=[credential_id])
 
 
 class Nonce(Base):
     """OpenID4VCI c_nonce values: each accepted once, before it expires."""
 
     __tablename__ = "nonces"
-    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(limits.RANDOM_TOKEN), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -285,8 +305,8 @@ class OutboxMessage(Base):
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    recipient: Mapped[str] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(String(300))
+    recipient: Mapped[str] = mapped_column(String(limits.EMAIL))
+    subject: Mapped[str] = mapped_column(String(limits.MAIL_SUBJECT))
     body: Mapped[str] = mapped_column(Text)
     redacted_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -302,7 +322,7 @@ class ClaimToken(Base):
     """A single-use sign-in link to a learner's credential page (stored hashed)."""
 
     __tablename__ = "claim_tokens"
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -316,7 +336,7 @@ class RateLimitCounter(Base):
     client address), so the table holds neither. Old windows are deleted by their start."""
 
     __tablename__ = "rate_limit_counters"
-    bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
-    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(limits.RATE_LIMIT_BUCKET), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
     hits: Mapped[int] = mapped_column(Integer)

@@ -13,7 +13,7 @@ from issuer.config import Settings
 from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
 from issuer.store.db import counter_engine, make_engine, read_session_factory, session_factory
-from issuer.web import assets, errors
+from issuer.web import assets, errors, limits
 from issuer.web.assets import Assets
 from issuer.web.ratelimit import RateLimiter
 from issuer.web.routes import api, credentials, docs, mail, pages, public, vc_api, verify, wallets
@@ -43,6 +43,10 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+    )
+    # Before SecurityHeaders, which so wraps it: a 413 sent before the app runs has the headers.
+    limits.install(
+        app, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
     )
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.state.settings = settings

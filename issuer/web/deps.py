@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.exc import OperationalError
@@ -90,12 +91,13 @@ def _authenticated(request: Request, session: Session, form_token: str | None) -
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise NotAuthenticated("sign in, or send a bearer token")
-    user, csrf = accounts.session_user(session, cookie)
+    signed_in = accounts.session_user(session, cookie)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or form_token
-        if sent != csrf:
+        if sent != signed_in.csrf:
             raise PermissionDenied("missing or wrong CSRF token")
-    return user
+    request.state.scope = signed_in.scope
+    return signed_in.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -107,7 +109,7 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
     try:
         if request.headers.get("authorization", "").lower().startswith("bearer "):
             return accounts.user_for_token(session, request.headers["authorization"][7:].strip())
-        return accounts.session_user(session, cookie)[0] if cookie else None
+        return accounts.session_user(session, cookie).user if cookie else None
     except NotAuthenticated:
         return None
 
@@ -115,20 +117,26 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-def role(name: str, *, reading: bool = False) -> Callable[[User], User]:
-    def require(user: CurrentUser) -> User:
-        return _holding(user, name)
+def role(name: str, *, reading: bool = False) -> Callable[..., User]:
+    def require(request: Request, user: CurrentUser) -> User:
+        return _holding(request, user, name)
 
-    def require_reading(user: Annotated[User, Depends(reading_user)]) -> User:
-        return _holding(user, name)
+    def require_reading(request: Request, user: Annotated[User, Depends(reading_user)]) -> User:
+        return _holding(request, user, name)
 
     return require_reading if reading else require
 
 
-def _holding(user: User, name: str) -> User:
+def _holding(request: Request, user: User, name: str) -> User:
     if not user.has_role(name):
         raise PermissionDenied(f"this needs the {name} role")
+    scope = getattr(request.state, "scope", None)
+    if scope is not None and name not in scope:
+        raise PermissionDenied(SCOPED)
     return user
+
+
+SCOPED = "this sign-in (a link from an e-mail) opens only your own badges: sign in for the rest"
 
 
 CoordinatorDep = Annotated[User, Depends(role("coordinator"))]
@@ -207,10 +215,16 @@ def set_session_cookie(response: Response, request: Request, cookie: str) -> Non
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A signed-in browser user and the CSRF token their forms must carry."""
+    """A signed-in browser user, the CSRF token their forms must carry, what this session may
+    use (`scope`, see accounts.open_session) and the message left for this page, if any."""
 
     user: User
     csrf: str
+    scope: frozenset[str] | None = None
+    flash: tuple[str, str] | None = None
+
+    def has_role(self, role: str) -> bool:
+        return self.user.has_role(role) and (self.scope is None or role in self.scope)
 
 
 class SignInRequired(Exception):
@@ -222,16 +236,28 @@ def page_user(request: Request, session: SessionDep) -> Page:
     if not cookie:
         raise SignInRequired
     try:
-        user, csrf = accounts.session_user(session, cookie)
+        signed_in = accounts.session_user(session, cookie)
     except NotAuthenticated:
         raise SignInRequired from None
-    return Page(user, csrf)
+    # A page being shown takes the message the last action left for it (POST/redirect/GET).
+    flash = accounts.take_flash(session, cookie) if request.method in SAFE_METHODS else None
+    request.state.scope = signed_in.scope
+    return Page(signed_in.user, signed_in.csrf, signed_in.scope, flash)
+
+
+def flash(request: Request, session: Session, text: str, kind: str = "done") -> None:
+    """Leave `text` for the next page of this browser session (`done` or `error`)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        accounts.set_flash(session, cookie, kind, text)
 
 
 def page_role(name: str) -> Callable[[Page], Page]:
     def require(page: Annotated[Page, Depends(page_user)]) -> Page:
         if not page.user.has_role(name):
             raise PermissionDenied(f"this page is for the {name} role")
+        if not page.has_role(name):
+            raise PermissionDenied(SCOPED)
         return page
 
     return require
@@ -241,3 +267,24 @@ PageDep = Annotated[Page, Depends(page_user)]
 CoordinatorPage = Annotated[Page, Depends(page_role("coordinator"))]
 SupervisorPage = Annotated[Page, Depends(page_role("supervisor"))]
 LearnerPage = Annotated[Page, Depends(page_role("learner"))]
+
+
+def same_origin(request: Request) -> None:
+    """Refuse a cross-site form post (login CSRF: signing a victim into the attacker's
+    account). Browsers name the page that sent a POST in `Origin` (or at least `Referer`);
+    it must be this app, at its public address or the address the request came to. A client
+    that sends neither (curl, a script) is not a browser that can be tricked."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if not sent:
+        return
+    ours = {_origin(request.app.state.settings.base_url), _origin(str(request.base_url))}
+    if _origin(sent) not in ours:
+        raise PermissionDenied("this form was sent from another site")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+SameOrigin = Depends(same_origin)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError as DBAPIDataError
 from sqlalchemy.exc import InternalError as DBAPIInternalError
 from sqlalchemy.exc import OperationalError as DBAPIOperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -34,11 +36,28 @@ STATUS = {
 }
 
 
+UNSTORABLE = (
+    "the request holds a value the database cannot store or look up (too long for its "
+    "field, or a NUL character); nothing was stored"
+)
+
+
 def status_for(error: IssuerError) -> int:
     for kind, status in STATUS.items():
         if isinstance(error, kind):
             return status
     return 400
+
+
+def error_response(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """`{"detail": message}` for API clients; the error page for browsers (Accept: text/html)."""
+    if "text/html" in request.headers.get("accept", ""):
+        page = render(request, "error.html", {"status": status, "message": message}, status)
+        page.headers.update(headers or {})
+        return page
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
 def database_problem(error: Exception) -> str:
@@ -69,16 +88,18 @@ def install(app: FastAPI) -> None:
             {"detail": database_problem(error)}, status_code=503, headers={"Retry-After": "2"}
         )
 
+    @app.exception_handler(DBAPIDataError)
+    async def unstorable(request: Request, error: Exception) -> Response:
+        # PostgreSQL refuses what SQLite takes: a text longer than its column, a NUL character
+        # anywhere (a query string too: GET /credentials/%00 was a 500). Inputs are checked
+        # against limits.py first, naming the field; this is the net under those checks.
+        return error_response(request, 422, UNSTORABLE)
+
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, error: SignInRequired) -> Response:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
     @app.exception_handler(IssuerError)
     async def issuer_error(request: Request, error: IssuerError) -> Response:
-        status = status_for(error)
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else {}
-        if "text/html" in request.headers.get("accept", ""):
-            page = render(request, "error.html", {"status": status, "message": str(error)}, status)
-            page.headers.update(headers)
-            return page
-        return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
+        return error_response(request, status_for(error), str(error), headers)

@@ -1,14 +1,44 @@
-"""Request and response shapes of the JSON API (Pydantic); never the tables themselves."""
+"""Request and response shapes of the JSON API (Pydantic); never the tables themselves.
+
+Every text that is stored, or looked up, has the maximum length its column has (limits.py),
+and a one-line text refuses control characters, so over-long or multi-line input is a 422
+naming the field on every database (SQLite would store it, PostgreSQL would fail with a 500).
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from issuer import limits
+
+
+def _one_line(value: str) -> str:
+    if limits.has_control_character(value):
+        raise ValueError(limits.describe(limits.CONTROL_CHARACTER, 0))
+    return value
+
+
+def _lines(value: str) -> str:
+    if limits.has_control_character(value, multiline=True):
+        raise ValueError(limits.describe(limits.CONTROL_CHARACTER, 0, multiline=True))
+    return value
+
 
 Method = Literal["clinical-practice", "simulation", "discussion"]
 RoleName = Literal["coordinator", "supervisor", "learner"]
+Email = Annotated[str, Field(max_length=limits.EMAIL), AfterValidator(_one_line)]
+PersonName = Annotated[
+    str, Field(min_length=1, max_length=limits.PERSON_NAME), AfterValidator(_one_line)
+]
+Password = Annotated[str, Field(max_length=limits.PASSWORD)]
+Soc = Annotated[str, Field(max_length=limits.SOC), AfterValidator(_one_line)]
+LevelKey = Annotated[str, Field(max_length=limits.LEVEL_KEY), AfterValidator(_one_line)]
+Setting = Annotated[str, Field(min_length=1, max_length=limits.SETTING), AfterValidator(_one_line)]
+Note = Annotated[str, Field(max_length=limits.NOTE), AfterValidator(_lines)]
+Reason = Annotated[str, Field(min_length=1, max_length=limits.REASON), AfterValidator(_lines)]
 
 
 class Strict(BaseModel):
@@ -16,15 +46,19 @@ class Strict(BaseModel):
 
 
 class Login(Strict):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1000)
+    email: Email
+    password: Password
 
 
 class NewUser(Strict):
-    email: str = Field(max_length=320)
-    name: str = Field(min_length=1, max_length=200)
+    email: Email
+    name: PersonName
     roles: list[RoleName] = Field(min_length=1)
-    password: str | None = Field(default=None, max_length=1000)
+    password: Password | None = None
+
+
+class NewRole(Strict):
+    role: RoleName
 
 
 class UserOut(BaseModel):
@@ -35,28 +69,28 @@ class UserOut(BaseModel):
 
 
 class NewAssignment(Strict):
-    learner_email: str = Field(max_length=320)
-    supervisor_email: str = Field(max_length=320)
-    soc: str = Field(max_length=10)
+    learner_email: Email
+    supervisor_email: Email
+    soc: Soc
 
 
 class Confirm(Strict):
-    soc: str = Field(max_length=10)
-    level: str = Field(max_length=64)
+    soc: Soc
+    level: LevelKey
     statement: int = Field(ge=1, le=1000)
     observed_on: date
     method: Method
-    setting: str = Field(min_length=1, max_length=300)
-    note: str | None = Field(default=None, max_length=2000)
+    setting: Setting
+    note: Note | None = None
 
 
 class Attest(Strict):
-    soc: str = Field(max_length=10)
-    level: str = Field(max_length=64)
+    soc: Soc
+    level: LevelKey
 
 
 class Revoke(Strict):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
 
 
 class IssueRequest(BaseModel):

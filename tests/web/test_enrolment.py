@@ -75,3 +75,58 @@ def test_two_thousand_rows_in_one_request(world: World) -> None:
     assert post(world, HEADER + rows, dry_run=True)["summary"] == {"unchanged": 2000}
     learners = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor)).json()
     assert len(learners) == 2001
+
+
+def test_a_value_too_long_for_its_column_costs_its_row_only(world: World) -> None:
+    """Issue 15: a 250-character name passed the dry run, then its INSERT failed on PostgreSQL
+    and took the whole apply with it (a 500; SQLite stored it)."""
+    csv = HEADER + (
+        f"{'N' * 250},long@example.org,sam@example.org,{SOC},\n"
+        f"Ana Ruiz,ana@example.org,sam@example.org,{SOC},{'C' * 101}\n"
+        f"Cy Park,{'c' * 320}@example.org,sam@example.org,{SOC},\n"
+        f"Di Moss,di@example.org,sam@example.org,{SOC},2026-A\n"
+        f'"Bo\nLi",bo@example.org,sam@example.org,{SOC},\n'
+    )
+    report = post(world, csv, dry_run=True)
+    assert [(r["row"], r["status"], r["message"]) for r in report["rows"]] == [
+        (2, "too long", "the name is longer than 200 characters"),
+        (3, "too long", "the cohort is longer than 100 characters"),
+        (4, "too long", "the email is longer than 320 characters"),
+        (5, "valid", "will be enrolled"),
+        (6, "control character", "the name contains a line break or another control character"),
+    ]
+    applied = post(world, csv, dry_run=False)
+    assert applied["summary"] == {"too long": 3, "control character": 1, "valid": 1}
+    learners = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor)).json()
+    assert sorted(learner["email"] for learner in learners) == [
+        "di@example.org",
+        "lee@example.org",
+    ]
+
+
+def test_a_csv_sent_as_a_form_is_read_not_a_500(world: World) -> None:
+    """`curl --data-binary @file.csv` labels the body application/x-www-form-urlencoded;
+    the CSRF check once read it as a form and the route found the stream consumed."""
+    csv = HEADER + f"Ana Ruiz,ana@example.org,sam@example.org,{SOC},2026-A\n"
+    response = world.client.post(
+        "/api/enrolments",
+        params={"dry_run": "true"},
+        content=csv.encode(),
+        headers={**bearer(world.coordinator), "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 200, response.text
+    assert [r["status"] for r in response.json()["rows"]] == ["valid"]
+
+
+def test_a_coordinator_cannot_enrol_themselves(world: World) -> None:
+    other = world.client.post(
+        "/api/users",
+        json={"email": "co2@example.org", "name": "Co Two", "roles": ["coordinator"]},
+        headers=bearer(world.coordinator),
+    )
+    assert other.status_code == 201
+    csv = HEADER + f"Casey Coordinator,coord@example.org,sam@example.org,{SOC},\n"
+    report = post(world, csv, dry_run=False)
+    assert [(r["status"], r["message"]) for r in report["rows"]] == [
+        ("yourself", "another coordinator must enrol you")
+    ]

@@ -64,6 +64,9 @@ def expire(settings: Settings, exchange_id: str) -> None:
 @pytest.mark.parametrize("suite", ["eddsa-rdfc-2022", "Ed25519Signature2020"])
 def test_vc_api_wallet_end_to_end(issued: tuple[World, str], suite: str) -> None:
     world, credential_id = issued
+    original = world.client.get(
+        f"/credentials/{credential_id}", headers={"accept": "application/json"}
+    ).json()
     links = start(world, credential_id)
     assert links["interaction_url"].endswith("?iuv=1")
     assert links["lcw_deep_link"].startswith(
@@ -93,13 +96,16 @@ def test_vc_api_wallet_end_to_end(issued: tuple[World, str], suite: str) -> None
     assert world.client.post(
         "/credentials/verify", json={"verifiableCredential": credential}
     ).json()["verified"]
-    # Single use: the same presentation is refused; the stored credential is the bound one.
+    # Single use: the same presentation is refused. The bound copy is a credential of its own;
+    # the award as first issued is untouched and still verifies.
     replay = world.client.post(local(links["vcapi"]), json={"verifiablePresentation": presentation})
     assert replay.status_code == 409
+    copy = world.client.get(credential["id"], headers={"accept": "application/json"}).json()
+    assert copy == credential and credential["id"] != original["id"]
     stored = world.client.get(
         f"/credentials/{credential_id}", headers={"accept": "application/json"}
     ).json()
-    assert stored == credential
+    assert stored == original
 
 
 def test_vc_api_refuses_wrong_challenge_and_expired_exchanges(

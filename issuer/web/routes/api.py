@@ -29,17 +29,19 @@ from issuer.web.deps import (
     LearnerDep,
     ReadingSupervisorDep,
     ReadSessionDep,
+    SameOrigin,
     SessionDep,
     SupervisorDep,
     deliver_mail,
     set_session_cookie,
 )
-from issuer.web.ratelimit import sign_in_attempt
+from issuer.web.ratelimit import request_address, sign_in_attempt
 from issuer.web.schemas import (
     Attest,
     Confirm,
     Login,
     NewAssignment,
+    NewRole,
     NewUser,
     Revoke,
     UserOut,
@@ -75,11 +77,13 @@ def credential_out(record: CredentialRecord) -> dict[str, Any]:
     }
 
 
-@auth.post("/login")
+@auth.post("/login", dependencies=[SameOrigin])
 def login(body: Login, request: Request, session: SessionDep) -> Response:
     """Sign in: sets an HttpOnly, SameSite session cookie and returns the CSRF token."""
     attempt = sign_in_attempt(request, body.email)
-    user = accounts.authenticate(session, body.email, body.password)
+    user = accounts.authenticate(
+        session, body.email, body.password, client=request_address(request)
+    )
     if user is None:
         # Returned, not raised: the failed attempt's audit entry must be committed.
         return JSONResponse({"detail": "wrong email or password"}, status_code=401)
@@ -148,7 +152,8 @@ def list_frameworks(session: SessionDep, user: CoordinatorDep) -> list[dict[str,
 
 @coordinator.post("/users", status_code=201)
 def create_user(body: NewUser, session: SessionDep, user: CoordinatorDep) -> UserOut:
-    """Create a learner, supervisor or coordinator (or add roles to an existing person)."""
+    """Create a learner, supervisor or coordinator; 409 when the e-mail has an account
+    (give that person another role with `POST /api/users/{id}/roles`)."""
     created = accounts.create_user(
         session,
         email=body.email,
@@ -158,6 +163,19 @@ def create_user(body: NewUser, session: SessionDep, user: CoordinatorDep) -> Use
         actor=user,
     )
     return user_out(created)
+
+
+@coordinator.post("/users/{user_id}/roles")
+def add_role(
+    user_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: NewRole,
+    session: SessionDep,
+    user: CoordinatorDep,
+) -> UserOut:
+    """Give an existing person another role (audited); never one's own (403)."""
+    return user_out(
+        accounts.add_role(session, accounts.user_by_id(session, user_id), body.role, actor=user)
+    )
 
 
 @coordinator.post("/enrolments")
@@ -173,7 +191,8 @@ async def enrol(
     the valid rows. Applying the same file again creates nothing new.
     """
     data = await request.body()
-    rows = enrolment.dry_run(session, data) if dry_run else enrolment.apply(session, data, user)
+    plan = enrolment.dry_run if dry_run else enrolment.apply
+    rows = plan(session, data, user)
     summary: dict[str, int] = {}
     for row in rows:
         summary[row.status] = summary.get(row.status, 0) + 1

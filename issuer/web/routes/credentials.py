@@ -153,7 +153,9 @@ def claim_page(request: Request, token: str) -> Response:
 def claim(request: Request, token: str, session: SessionDep) -> Response:
     """Use the link once: sign the learner in and open their credential page."""
     used = claims.redeem(session, token)
-    cookie, _ = accounts.open_session(session, used.user)
+    # The link proves only that this is the learner's mailbox: the session opens the learner's
+    # own pages, not the coordinator's console of a person who is both.
+    cookie, _ = accounts.open_session(session, used.user, scope=["learner"])
     response = RedirectResponse(f"/credentials/{used.credential_id}", status_code=303)
     set_session_cookie(response, request, cookie)
     return response

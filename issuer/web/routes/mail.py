@@ -22,6 +22,7 @@ from issuer.web.deps import (
     Page,
     SessionDep,
     deliver_mail,
+    flash,
 )
 from issuer.web.templating import render
 
@@ -69,10 +70,8 @@ def retry(
 
 
 @router.get("/coordinator/mail")
-def mail_page(
-    request: Request, session: SessionDep, page: CoordinatorPage, done: str = ""
-) -> Response:
-    return _page(request, session, page, {"done": done})
+def mail_page(request: Request, session: SessionDep, page: CoordinatorPage) -> Response:
+    return _page(request, session, page, {})
 
 
 @router.post("/coordinator/mail/{message_id}/retry")
@@ -89,7 +88,8 @@ def retry_from_page(
     except Conflict as error:
         return _page(request, session, page, {"error": str(error)}, status_code=409)
     background.add_task(deliver_mail, request.app)
-    return RedirectResponse("/coordinator/mail?done=message queued again", status_code=303)
+    flash(request, session, "message queued again")
+    return RedirectResponse("/coordinator/mail", status_code=303)
 
 
 def _page(

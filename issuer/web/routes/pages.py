@@ -36,13 +36,15 @@ from issuer.web.deps import (
     LearnerPage,
     Page,
     PageDep,
+    SameOrigin,
     SessionDep,
     SupervisorPage,
     deliver_mail,
+    flash,
     set_session_cookie,
 )
 from issuer.web.errors import status_for
-from issuer.web.ratelimit import sign_in_attempt
+from issuer.web.ratelimit import request_address, sign_in_attempt
 from issuer.web.templating import render
 
 router = APIRouter(include_in_schema=True, tags=["pages"])
@@ -53,9 +55,14 @@ HOME = {"coordinator": "/coordinator", "supervisor": "/supervisor", "learner": "
 Text = Annotated[str, Form(max_length=2000)]
 
 
-def back(path: str, message: str = "") -> Response:
-    target = f"{path}?done={message}" if message else path
-    return RedirectResponse(target, status_code=303)
+def back(
+    request: Request, session: Session, path: str, message: str = "", kind: str = "done"
+) -> Response:
+    """POST/redirect/GET, the message kept in the server-side session for the next page
+    (`?done=` in the URL once let any link show attacker text as the app's own words)."""
+    if message:
+        flash(request, session, message, kind)
+    return RedirectResponse(path, status_code=303)
 
 
 def home_of(roles: list[str]) -> str:
@@ -70,12 +77,12 @@ def login_form(request: Request, next: str = "") -> Response:
     return render(request, "pages/login.html", {"next": next if next.startswith("/") else ""})
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[SameOrigin])
 def login(
     request: Request, session: SessionDep, email: Text, password: Text, next: Text = ""
 ) -> Response:
     attempt = sign_in_attempt(request, email)
-    user = accounts.authenticate(session, email, password)
+    user = accounts.authenticate(session, email, password, client=request_address(request))
     if user is None:
         return render(
             request,
@@ -125,12 +132,12 @@ def change_password(
             status_code=422,
         )
     try:
-        accounts.set_password(user, new)
+        accounts.change_password(session, user, new, keep=request.cookies.get(SESSION_COOKIE))
     except InvalidInput as error:
         return render(
             request, "pages/password.html", {"page": page, "error": str(error)}, status_code=422
         )
-    return back("/account/password", "changed")
+    return back(request, session, "/account/password", "password changed")
 
 
 # ── coordinator ──
@@ -149,10 +156,8 @@ def _home(session: SessionDep, page: CoordinatorPage) -> dict[str, object]:
 
 
 @router.get("/coordinator")
-def coordinator_home(
-    request: Request, session: SessionDep, page: CoordinatorPage, done: str = ""
-) -> Response:
-    return render(request, "pages/coordinator/home.html", {**_home(session, page), "done": done})
+def coordinator_home(request: Request, session: SessionDep, page: CoordinatorPage) -> Response:
+    return render(request, "pages/coordinator/home.html", _home(session, page))
 
 
 @router.post("/coordinator/frameworks")
@@ -180,7 +185,7 @@ async def upload_framework(
         return _with_error(
             request, session, page, f"The framework was not imported. {error}", status_for(error)
         )
-    return back("/coordinator", "framework imported")
+    return back(request, session, "/coordinator", "framework imported")
 
 
 @router.post("/coordinator/people")
@@ -198,7 +203,26 @@ def add_person(
             accounts.create_user(session, email=email, name=name, roles=[role], actor=user)
     except IssuerError as error:
         return _with_error(request, session, page, str(error), status_for(error))
-    return back("/coordinator", f"{role} added")
+    return back(request, session, "/coordinator", f"{role} added")
+
+
+@router.post("/coordinator/people/roles")
+def add_role(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    user: CurrentUser,
+    email: Text,
+    role: Text,
+) -> Response:
+    """Give an existing person another role (never oneself: another coordinator must)."""
+    try:
+        with session.begin_nested():
+            person = accounts.user_by_email(session, email)
+            accounts.add_role(session, person, role, actor=user)
+    except IssuerError as error:
+        return _with_error(request, session, page, str(error), status_for(error))
+    return back(request, session, "/coordinator", f"{role} role given to {person.email}")
 
 
 @router.post("/coordinator/assignments")
@@ -222,14 +246,14 @@ def add_assignment(
             )
     except IssuerError as error:
         return _with_error(request, session, page, str(error), status_for(error))
-    return back("/coordinator", "supervisor assigned")
+    return back(request, session, "/coordinator", "supervisor assigned")
 
 
 def _with_error(
     request: Request, session: SessionDep, page: CoordinatorPage, message: str, status: int
 ) -> Response:
     """The dashboard again with the error shown in place (the failed step's savepoint is gone)."""
-    context = {**_home(session, page), "done": "", "error": message}
+    context = {**_home(session, page), "error": message}
     return render(request, "pages/coordinator/home.html", context, status_code=status)
 
 
@@ -251,9 +275,8 @@ async def enrol(
     )
     try:
         with session.begin_nested():
-            rows = (
-                enrolment.apply(session, data, user) if apply else enrolment.dry_run(session, data)
-            )
+            plan = enrolment.apply if apply else enrolment.dry_run
+            rows = plan(session, data, user)
     except IssuerError as error:
         return _with_error(request, session, page, str(error), status_for(error))
     valid = sum(1 for row in rows if row.status == "valid")
@@ -292,11 +315,10 @@ def credentials_page(
     request: Request,
     session: SessionDep,
     page: CoordinatorPage,
-    done: str = "",
     number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """Who holds what, newest first, a page of CREDENTIALS_PER_PAGE at a time."""
-    return _credentials_page(request, session, page, number, {"done": done})
+    return _credentials_page(request, session, page, number, {})
 
 
 def _credentials_page(
@@ -317,7 +339,6 @@ def _credentials_page(
         request,
         "pages/coordinator/credentials.html",
         {
-            "done": "",
             **context,
             "page": page,
             "credentials": found[:CREDENTIALS_PER_PAGE],
@@ -341,7 +362,7 @@ def revoke(
         awards.revoke(session, user, credential_id, reason)
     except InvalidInput as error:
         return _credentials_page(request, session, page, 1, {"error": str(error)}, 422)
-    return back("/coordinator/credentials", "revoked")
+    return back(request, session, "/coordinator/credentials", "revoked")
 
 
 @router.post("/coordinator/credentials/{credential_id}/resend")
@@ -360,7 +381,7 @@ def resend(
         actor=user,
     )
     background.add_task(deliver_mail, request.app)
-    return back("/coordinator/credentials", "claim link re-sent")
+    return back(request, session, "/coordinator/credentials", "claim link re-sent")
 
 
 @router.get("/coordinator/audit")
@@ -408,8 +429,6 @@ def checklist(
     learner_id: int,
     soc: str,
     level: str,
-    done: str = "",
-    error: str = "",
 ) -> Response:
     learner = roster.assigned_learner(session, page.user, learner_id, soc)
     levels = {lp.level: lp for lp in signoff.progress(session, learner_id, soc)}
@@ -423,8 +442,6 @@ def checklist(
             "learner": learner,
             "soc": soc,
             "level": levels[level],
-            "done": done,
-            "error": error,
             "today": date.today().isoformat(),
             "methods": METHODS,
         },
@@ -433,6 +450,7 @@ def checklist(
 
 @router.post("/supervisor/learners/{learner_id}/{soc}/{level}/confirm")
 def confirm(
+    request: Request,
     session: SessionDep,
     page: SupervisorPage,
     user: CurrentUser,
@@ -460,12 +478,13 @@ def confirm(
             note=note,
         )
     except (InvalidInput, Conflict) as error:
-        return RedirectResponse(f"{path}?error={str(error)[:300]}", status_code=303)
-    return back(path, f"statement {statement} confirmed")
+        return back(request, session, path, str(error)[:300], "error")
+    return back(request, session, path, f"statement {statement} confirmed")
 
 
 @router.post("/supervisor/learners/{learner_id}/{soc}/{level}/withdraw")
 def withdraw(
+    request: Request,
     session: SessionDep,
     page: SupervisorPage,
     user: CurrentUser,
@@ -477,9 +496,8 @@ def withdraw(
     signoff.withdraw_confirmation(
         session, user, learner_id=learner_id, soc=soc, level=level, statement=statement
     )
-    return back(
-        f"/supervisor/learners/{learner_id}/{soc}/{level}", f"statement {statement} withdrawn"
-    )
+    path = f"/supervisor/learners/{learner_id}/{soc}/{level}"
+    return back(request, session, path, f"statement {statement} withdrawn")
 
 
 @router.post("/supervisor/learners/{learner_id}/{soc}/{level}/attest")
@@ -498,9 +516,9 @@ def attest(
     try:
         awards.attest_level(session, user, issuer, learner_id=learner_id, soc=soc, level=level)
     except (InvalidInput, Conflict) as error:
-        return RedirectResponse(f"{path}?error={str(error)[:300]}", status_code=303)
+        return back(request, session, path, str(error)[:300], "error")
     background.add_task(deliver_mail, request.app)
-    return back(path, "level attested: the credential is issued")
+    return back(request, session, path, "level attested: the credential is issued")
 
 
 # ── learner ──
