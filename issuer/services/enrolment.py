@@ -134,9 +134,7 @@ def apply(session: Session, data: bytes, actor: User) -> list[RowReport]:
     return reports
 
 
-def _plan(
-    session: Session, rows: list[_Row], actor: User
-) -> tuple[list[RowReport], list[_Row]]:
+def _plan(session: Session, rows: list[_Row], actor: User) -> tuple[list[RowReport], list[_Row]]:
     emails = {r.email for r in rows} | {r.supervisor for r in rows}
     known = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
     frameworks = {f.soc: f for f in session.scalars(select(FrameworkRecord))}

@@ -15,6 +15,7 @@ from issuer.services.keyring import KeyRing
 from issuer.store.db import counter_engine, make_engine, read_session_factory, session_factory
 from issuer.web import assets, errors, limits
 from issuer.web.assets import Assets
+from issuer.web.gate import AuthenticateFirst
 from issuer.web.ratelimit import RateLimiter
 from issuer.web.routes import api, credentials, docs, mail, pages, public, vc_api, verify, wallets
 from issuer.web.security import SecurityHeaders
@@ -44,6 +45,8 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # Innermost first: the gate sees a request only once its size is known to be allowed.
+    app.add_middleware(AuthenticateFirst)
     # Before SecurityHeaders, which so wraps it: a 413 sent before the app runs has the headers.
     limits.install(
         app, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes

@@ -340,3 +340,20 @@ def test_a_value_no_database_column_takes_is_never_a_server_error(world: World) 
         assert response.status_code < 500, response.text
         if response.status_code == 422:
             assert "NUL character" in response.text
+
+
+def test_an_upload_is_not_read_before_its_sender_is_known(client: TestClient) -> None:
+    """The upload routes take up to ISSUER_MAX_UPLOAD_BYTES; a stranger (or a forged session)
+    is answered before the app reads a byte of the body."""
+    for path, headers, status in (
+        ("/api/frameworks", {"content-type": "application/json"}, 401),
+        ("/api/enrolments", {"authorization": "Bearer iss_forged"}, 401),
+        (
+            "/coordinator/frameworks",
+            {"content-type": "multipart/form-data; boundary=b", "cookie": "issuer_session=x"},
+            303,
+        ),
+    ):
+        upload = Upload(5 * MB)
+        post(client.app, path, upload, declared=True, headers=headers)  # type: ignore[arg-type]
+        assert (upload.status, upload.sent) == (status, 0), path
