@@ -40,7 +40,7 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from issuer.config import Settings
 from issuer.credentials import StatementEvidence
-from issuer.services import accounts, awards, catalog
+from issuer.services import accounts, awards, catalog, issuing
 from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
 from issuer.store import migrate
@@ -71,7 +71,7 @@ _worker: dict[str, Any] = {}
 
 def _start_worker(settings: Settings, achievements: dict[int, dict[str, Any]]) -> None:
     identity = load_identity(settings.keys_dir, None, None, settings.issuer_profile())
-    _worker["issuer"] = awards.Issuer(identity, settings.base_url)
+    _worker["issuer"] = issuing.Issuer(identity, settings.base_url)
     _worker["achievements"] = achievements
 
 
@@ -124,7 +124,7 @@ def seed(settings: Settings, engine: Engine, supervisor_id: int, start: int, sto
     for key, (document, *_rest) in achievements.items():
         if isinstance(document, str):
             achievements[key] = (json.loads(document), *_rest)
-    free = [i for i in range(awards.STATUS_LIST_SIZE) if i not in taken]
+    free = [i for i in range(issuing.STATUS_LIST_SIZE) if i not in taken]
     random.shuffle(free)
     now = datetime.now(UTC)
     ids = sorted(achievements)

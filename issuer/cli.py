@@ -25,13 +25,13 @@ from issuer.errors import InvalidInput, IssuerError
 from issuer.files import write_atomic
 from issuer.proofs.vc_jwt import looks_like_jwt
 from issuer.services import accounts, catalog, mail
-from issuer.services.awards import Issuer
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
     IssuerIdentity,
     load_identity,
     sign_credential,
 )
+from issuer.services.issuing import Issuer
 from issuer.services.keyring import KeyRing
 from issuer.services.verifying import verify_input
 from issuer.store import migrate

@@ -31,35 +31,18 @@ from issuer.jsonld.loader import load_document
 from issuer.proofs.data_integrity import add_proof
 from issuer.services import audit, claims
 from issuer.services.catalog import achievement_record
-from issuer.services.identity import IssuerIdentity
+from issuer.services.issuing import (
+    STATUS_LIST_SIZE,
+    SUSPENSION_LIST_ID,
+    Issuer,
+)
 from issuer.services.roster import assigned_learner, ensure_assigned
 from issuer.services.signoff import active_confirmations, active_credential, renewable
 from issuer.store.models import AchievementRecord, Confirmation, CredentialRecord, User
 from issuer.types import JsonObject
 
-STATUS_LIST_SIZE = 131_072
-REVOCATION_LIST_ID = 1
-SUSPENSION_LIST_ID = 2
-LIST_PURPOSES = {REVOCATION_LIST_ID: "revocation", SUSPENSION_LIST_ID: "suspension"}
 MAX_INDEX_ATTEMPTS = 20
 RANDOM_PROBES = 24
-
-
-@dataclass(frozen=True, slots=True)
-class Issuer:
-    """What issuing needs from the outside: who signs, and where credentials live."""
-
-    identity: IssuerIdentity
-    base_url: str
-    # Also give each credential a suspension entry (ISSUER_SUSPENSION). The OB 3.0 JSON Schema
-    # allows one credentialStatus object, so this is off by default.
-    suspension: bool = False
-
-    def credential_url(self, credential_id: str) -> str:
-        return f"{self.base_url}/credentials/{credential_id}"
-
-    def status_list_url(self, list_id: int = REVOCATION_LIST_ID) -> str:
-        return f"{self.base_url}/status/{list_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,9 @@ from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound
 from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt
 from issuer.services import awards
 from issuer.services.accounts import token_hash
-from issuer.services.awards import Issuer, credential
+from issuer.services.awards import credential
 from issuer.services.fetching import Fetcher
+from issuer.services.issuing import Issuer
 from issuer.services.verifying import VerifyOptions, verify_key_proof, verify_presentation_input
 from issuer.store.models import CredentialRecord, Exchange, Nonce, User
 from issuer.types import JsonObject

@@ -17,7 +17,8 @@ from issuer.errors import NotFound
 from issuer.linkedin import Certification, add_to_profile_url, share_url
 from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt
 from issuer.services import audit
-from issuer.services.awards import Issuer, award_of, copies, credential
+from issuer.services.awards import award_of, copies, credential
+from issuer.services.issuing import Issuer
 from issuer.store.models import CredentialRecord, User
 from issuer.types import JsonObject
 

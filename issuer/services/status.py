@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from issuer.errors import InvalidInput, NotFound
 from issuer.jsonld.loader import load_document
 from issuer.proofs.data_integrity import add_proof
-from issuer.services.awards import LIST_PURPOSES, STATUS_LIST_SIZE, Issuer
 from issuer.services.fetching import Fetcher
+from issuer.services.issuing import LIST_PURPOSES, STATUS_LIST_SIZE, Issuer
 from issuer.status_check import Fetch
 from issuer.status_list import StatusList, status_list_credential
 from issuer.store.models import CredentialRecord

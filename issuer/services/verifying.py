@@ -33,9 +33,9 @@ from issuer.jsonld.canonize import time_limit
 from issuer.jsonld.loader import load_document
 from issuer.proofs.data_integrity import AUTHENTICATION
 from issuer.proofs.vc_jwt import fits, looks_like_jwt
-from issuer.services.awards import Issuer
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import make_resolver
+from issuer.services.issuing import Issuer
 from issuer.services.status import make_fetch
 from issuer.store.models import CredentialRecord
 from issuer.types import JsonObject

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from issuer.errors import KeyMaterialError, NotAuthenticated, PermissionDenied
 from issuer.services import accounts, mail
-from issuer.services.awards import Issuer
 from issuer.services.fetching import Fetcher
+from issuer.services.issuing import Issuer
 from issuer.store.db import transaction
 from issuer.store.models import User
 

@@ -19,7 +19,7 @@ from issuer.config import Settings
 from issuer.dids import resolve_did_key
 from issuer.errors import AlreadyIssued, InvalidInput, NotFound
 from issuer.jsonld.loader import load_document
-from issuer.services import accounts, awards, signoff
+from issuer.services import accounts, awards, issuing, signoff
 from issuer.services.identity import load_identity
 from issuer.store.db import make_engine, read_session_factory, session_factory, transaction
 from issuer.store.models import Assignment, Confirmation, CredentialRecord, User
@@ -34,7 +34,7 @@ class Desk:
 
     writes: sessionmaker[Session]
     reads: sessionmaker[Session]
-    issuer: awards.Issuer
+    issuer: issuing.Issuer
     learners: list[int]
 
     def supervisor(self, session: Session) -> User:
@@ -88,7 +88,7 @@ def desk(db_settings: Settings) -> Iterator[Desk]:
     yield Desk(
         session_factory(engine),
         read_session_factory(engine),
-        awards.Issuer(identity, db_settings.base_url),
+        issuing.Issuer(identity, db_settings.base_url),
         learners,
     )
     engine.dispose()
