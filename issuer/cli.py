@@ -21,8 +21,10 @@ from issuer.baking.png import SIGNATURE as PNG_SIGNATURE
 from issuer.baking.png import bake_png
 from issuer.baking.svg import bake_svg
 from issuer.config import Settings
+from issuer.dids import DID_WEB
 from issuer.errors import InvalidInput, IssuerError
 from issuer.files import write_atomic
+from issuer.keys import ED25519, P256
 from issuer.proofs.vc_jwt import looks_like_jwt
 from issuer.services import accounts, catalog, mail
 from issuer.services.fetching import Fetcher
@@ -213,13 +215,15 @@ def mail_deliver() -> None:
 def setup(
     dev: Annotated[bool, typer.Option("--dev", help="Development defaults (make run).")] = False,
 ) -> None:
-    """Prepare the embedded default: key, database, bundled frameworks, first coordinator."""
+    """Prepare the embedded default: Ed25519 and P-256 keys, database, bundled frameworks,
+    first coordinator."""
     config = settings()
     ring = KeyRing(config.keys_dir)
-    if not ring.exists():
-        with reported_errors():
-            ring.generate(config.key_passphrase, dev=dev)
-        typer.echo(f"created signing key {ring.signing_key_path}")
+    for key_type in KEY_TYPES.values():  # Ed25519 first: it names the did:key
+        if not ring.exists(key_type):
+            with reported_errors():
+                ring.generate(config.key_passphrase, dev=dev, key_type=key_type)
+            typer.echo(f"created signing key {ring.key_path(key_type)}")
     db_upgrade()
     frameworks_import(catalog.framework_files(config.frameworks_dir), None)
     with database(config) as session:
@@ -245,7 +249,12 @@ def read_framework_file(path: Path) -> bytes:
 
 def load_own_identity(config: Settings) -> IssuerIdentity:
     return load_identity(
-        config.keys_dir, config.key_passphrase, config.did, config.issuer_profile()
+        config.keys_dir,
+        config.key_passphrase,
+        config.did,
+        config.issuer_profile(),
+        proofs=config.proofs,
+        jwt_algorithm=config.jwt_alg,
     )
 
 
@@ -257,36 +266,57 @@ def identity(config: Settings) -> IssuerIdentity:
 DevOption = Annotated[
     bool, typer.Option("--dev", help="Write the key unencrypted (development only).")
 ]
+# `--type` names: Ed25519 signs EdDSA JWTs and eddsa-rdfc-2022; P-256 signs ES256 JWTs and
+# ecdsa-rdfc-2019, and needs ISSUER_DID=did:web:… (a did:key holds one key, the Ed25519 one).
+KEY_TYPES = {"ed25519": ED25519, "p256": P256}
+TypeOption = Annotated[
+    str, typer.Option("--type", help="ed25519 (EdDSA) or p256 (ES256, ecdsa-rdfc-2019).")
+]
+
+
+def key_type_named(name: str) -> str:
+    if name.lower() not in KEY_TYPES:
+        raise typer.BadParameter(f"--type {name!r}: choose {' or '.join(KEY_TYPES)}")
+    return KEY_TYPES[name.lower()]
 
 
 @keys_app.command("generate")
 def keys_generate(
     dev: DevOption = False,
     if_missing: Annotated[
-        bool, typer.Option("--if-missing", help="Do nothing when a key exists.")
+        bool, typer.Option("--if-missing", help="Do nothing when a key of this type exists.")
     ] = False,
+    kind: TypeOption = "ed25519",
 ) -> None:
-    """Create the issuer's Ed25519 signing key, encrypted with ISSUER_KEY_PASSPHRASE."""
+    """Create a signing key of `--type`, encrypted with ISSUER_KEY_PASSPHRASE."""
     config = settings()
+    key_type = key_type_named(kind)
     ring = KeyRing(config.keys_dir)
-    if if_missing and ring.exists():
-        typer.echo(f"signing key exists: {ring.signing_key_path}")
+    if if_missing and ring.exists(key_type):
+        typer.echo(f"signing key exists: {ring.key_path(key_type)}")
         return
     with reported_errors():
-        key = ring.generate(config.key_passphrase, dev=dev)
-    kind = "unencrypted development" if dev and not config.key_passphrase else "encrypted"
-    typer.echo(f"wrote {kind} signing key {ring.signing_key_path}")
+        key = ring.generate(config.key_passphrase, dev=dev, key_type=key_type)
+    encrypted = "unencrypted development" if dev and not config.key_passphrase else "encrypted"
+    typer.echo(f"wrote {encrypted} {key_type} signing key {ring.key_path(key_type)}")
     typer.echo(f"public key (Multikey): {key.multikey}")
+    if key_type == P256 and not (config.did or "").startswith(DID_WEB):
+        typer.echo(
+            "note: P-256 (ES256 JWTs, ecdsa-rdfc-2019) is used only with ISSUER_DID=did:web:…",
+            err=True,
+        )
 
 
 @keys_app.command("rotate")
-def keys_rotate(dev: DevOption = False) -> None:
-    """Replace the signing key; old public keys stay published so old credentials verify."""
+def keys_rotate(dev: DevOption = False, kind: TypeOption = "ed25519") -> None:
+    """Replace the signing key of `--type`; old public keys stay published so old credentials
+    verify."""
     config = settings()
+    key_type = key_type_named(kind)
     ring = KeyRing(config.keys_dir)
     with reported_errors():
-        key = ring.rotate(config.key_passphrase, dev=dev)
-    typer.echo(f"new signing key: {key.multikey}")
+        key = ring.rotate(config.key_passphrase, dev=dev, key_type=key_type)
+    typer.echo(f"new {key_type} signing key: {key.multikey}")
     typer.echo(f"published keys: {len(ring.public_keys())}")
 
 
@@ -304,7 +334,8 @@ def sign(
     ] = "di",
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
 ) -> None:
-    """Sign a credential with the configured key, as the configured issuer Profile."""
+    """Sign a credential as the configured issuer Profile: `di` with one proof per suite in
+    ISSUER_PROOFS, `jwt` and `vc+jwt` with ISSUER_JWT_ALG (ES256 or EdDSA)."""
     config = settings()
     with reported_errors():
         document = read_json(unsigned)

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from issuer.errors import InvalidInput, KeyNotBound
-from issuer.keys import ED25519_PUB_PREFIX
+from issuer.keys import ED25519_PUB_PREFIX, P256_PUB_PREFIX
 from issuer.types import JsonObject
 
 # Resolve a controller identifier (a DID, or an https: URL without fragment) to its document.
@@ -31,7 +31,6 @@ from issuer.types import JsonObject
 Resolve = Callable[[str], JsonObject]
 PublicKey = Ed25519PublicKey | EllipticCurvePublicKey | RSAPublicKey
 
-P256_PUB_PREFIX = b"\x80\x24"
 # Controlled Identifiers 1.0, §3.3 and §4 (error names).
 INVALID_VERIFICATION_METHOD_URL = "INVALID_VERIFICATION_METHOD_URL"
 INVALID_CONTROLLED_IDENTIFIER_DOCUMENT = "INVALID_CONTROLLED_IDENTIFIER_DOCUMENT"

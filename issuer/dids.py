@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from issuer.errors import InvalidInput
 from issuer.jsonld.loader import DID_V1, MULTIKEY_V1
-from issuer.keys import decode_multikey
+from issuer.keys import multikey_type
 from issuer.types import JsonObject
 
 DID_KEY = "did:key:"
@@ -80,8 +80,7 @@ def resolve_did_key(did: str) -> JsonObject:
     if not did.startswith(DID_KEY):
         raise InvalidInput(f"{did!r} is not a did:key")
     multibase = did[len(DID_KEY) :]
-    if not multibase.startswith("zDn"):  # P-256 keys (wallets' ES256) are checked when used
-        decode_multikey(multibase)
+    multikey_type(multibase)  # Ed25519 (`z6Mk…`) or P-256 (`zDn…`, wallets' ES256 keys)
     return did_document(did, [multibase])
 
 

@@ -7,7 +7,8 @@
     │   ├── JsonLdInvalid       JSON-LD that drops a term or leaves a type undefined
     │   ├── ContextNotBundled   a JSON-LD context URL we do not ship (we never fetch contexts)
     │   ├── Unreachable         a remote document that could not be retrieved (network, policy)
-    │   └── KeyNotBound         a verification method its controller does not publish as such
+    │   ├── KeyNotBound         a verification method its controller does not publish as such
+    │   └── UnsupportedCurve    a well-formed proof on a curve we do not implement (P-384)
     ├── NotFound
     ├── NotAuthenticated        no or bad credentials (HTTP 401)
     ├── RateLimited             too many attempts from one client (HTTP 429)
@@ -83,6 +84,11 @@ class KeyNotBound(InvalidInput):
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         super().__init__(message)
+
+
+class UnsupportedCurve(InvalidInput):
+    """A proof in a cryptosuite we implement, but on a curve we do not (ecdsa-rdfc-2019 with
+    P-384): for a verifier this means "not checked", never "forged"."""
 
 
 class NotFound(IssuerError):

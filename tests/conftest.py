@@ -62,7 +62,7 @@ def prepare_database(settings: Settings) -> None:
 @pytest.fixture
 def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A CLI runner whose ISSUER_* environment matches the `settings` fixture."""
-    for name in ("BASE_URL", "DID", "KEY_PASSPHRASE", "DATABASE_URL"):
+    for name in ("BASE_URL", "DID", "KEY_PASSPHRASE", "DATABASE_URL", "PROOFS", "JWT_ALG"):
         monkeypatch.delenv(f"ISSUER_{name}", raising=False)
     monkeypatch.setenv("ISSUER_BASE_URL", settings.base_url)
     monkeypatch.setenv("ISSUER_DATA_DIR", str(settings.data_dir))

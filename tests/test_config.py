@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from issuer.config import Settings
 
 
@@ -44,3 +46,26 @@ def test_issuer_profile_is_identified_by_the_base_url() -> None:
         "name": "St Example",
         "url": "https://b.example",
     }
+
+
+def test_reads_the_proof_suites_and_the_jwt_algorithm() -> None:
+    settings = Settings.from_env(
+        {"ISSUER_PROOFS": "eddsa-rdfc-2022, ecdsa-rdfc-2019", "ISSUER_JWT_ALG": "ES256"}
+    )
+    assert settings.proofs == ("eddsa-rdfc-2022", "ecdsa-rdfc-2019")
+    assert settings.jwt_alg == "ES256"
+    assert Settings.from_env({}).proofs == ("eddsa-rdfc-2022",)
+    assert Settings.from_env({}).jwt_alg is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ISSUER_PROOFS", "ecdsa-sd-2023"),
+        ("ISSUER_PROOFS", "eddsa-rdfc-2022,eddsa-rdfc-2022"),
+        ("ISSUER_JWT_ALG", "RS256"),
+    ],
+)
+def test_refuses_a_suite_or_algorithm_we_do_not_sign_with(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})

@@ -1,21 +1,20 @@
 """Verifiable Credential Data Integrity proofs (https://www.w3.org/TR/vc-data-integrity/).
 
-`add_proof` and `add_proof_to_set` sign with eddsa-rdfc-2022 and raise on bad input;
-`verify_proofs` returns one ProofResult per proof and never raises for a bad proof: a failed
-verification is a result. Proof sets and chains (`previousProof`) follow §4.3 and §4.5. Every
-key is bound to its controller by `controllers.bind_verification_method`. The key, the time,
-the JSON-LD loader and the resolver are passed in.
+`add_proof`, `add_proofs` and `add_proof_to_set` sign with the suite of each key's type
+(cryptosuites.py: eddsa-rdfc-2022 for Ed25519, ecdsa-rdfc-2019 for P-256) and raise on bad
+input; `verify_proofs` returns one ProofResult per proof, dispatching on each proof's
+cryptosuite, and never raises for a bad proof: a failed verification is a result. Proof sets and
+chains (`previousProof`) follow §4.3 and §4.5. Every key is bound to its controller by
+`controllers.bind_verification_method`. The keys, the time, the JSON-LD loader and the resolver
+are passed in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from issuer.controllers import (
     INVALID_CONTROLLED_IDENTIFIER_DOCUMENT,
@@ -23,15 +22,23 @@ from issuer.controllers import (
     bind_verification_method,
     self_asserted_key,
 )
-from issuer.errors import InvalidInput, IssuerError, KeyNotBound, ProofError, Unreachable
+from issuer.errors import (
+    InvalidInput,
+    IssuerError,
+    KeyNotBound,
+    ProofError,
+    Unreachable,
+    UnsupportedCurve,
+)
 from issuer.jsonld.canonize import canonize_expanded
 from issuer.jsonld.loader import CREDENTIALS_V2, DATA_INTEGRITY_V2
 from issuer.jsonld.strict import expand_strictly
-from issuer.keys import SigningKey
-from issuer.proofs import eddsa_rdfc_2022 as suite
+from issuer.keys import AnySigningKey, public_key_type
+from issuer.proofs import cryptosuites
+from issuer.proofs.cryptosuites import LEGACY_EDDSA, Cryptosuite
 from issuer.types import DocumentLoader, JsonObject
 
-__all__ = ["ASSERTION_METHOD", "AUTHENTICATION", "ProofResult", "Resolve"]
+__all__ = ["ASSERTION_METHOD", "AUTHENTICATION", "ProofResult", "Resolve", "Signer"]
 
 ASSERTION_METHOD = "assertionMethod"
 AUTHENTICATION = "authentication"
@@ -45,7 +52,15 @@ INVALID_CHALLENGE_ERROR = "INVALID_CHALLENGE_ERROR"
 UNSUPPORTED_CRYPTOSUITE = "UNSUPPORTED_CRYPTOSUITE"
 CONTROLLER_UNREACHABLE = "CONTROLLER_UNREACHABLE"
 ISSUER_NOT_PROVEN = "ISSUER_NOT_PROVEN"
-LEGACY_CRYPTOSUITE = "eddsa-2022"
+LEGACY_CRYPTOSUITE = LEGACY_EDDSA
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """A signing key and the verification method (a URL) that publishes its public half."""
+
+    key: AnySigningKey
+    verification_method: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +111,7 @@ def with_suite_context(document: JsonObject) -> JsonObject:
 def add_proof(
     document: JsonObject,
     *,
-    key: SigningKey,
+    key: AnySigningKey,
     verification_method: str,
     created: datetime,
     loader: DocumentLoader,
@@ -104,32 +119,62 @@ def add_proof(
     challenge: str | None = None,
     domain: str | None = None,
 ) -> JsonObject:
-    """A copy of `document` with an eddsa-rdfc-2022 DataIntegrityProof added (§4.2 Add Proof).
+    """A copy of `document` with a DataIntegrityProof added (§4.2 Add Proof), in the suite of
+    the key's type.
 
     `challenge` and `domain` bind a presentation's proof to one verifier's request. Refuses
     (JsonLdInvalid) documents whose JSON-LD would drop a term or leave a type undefined.
     """
+    return add_proofs(
+        document,
+        [Signer(key, verification_method)],
+        created=created,
+        loader=loader,
+        proof_purpose=proof_purpose,
+        challenge=challenge,
+        domain=domain,
+    )
+
+
+def add_proofs(
+    document: JsonObject,
+    signers: Sequence[Signer],
+    *,
+    created: datetime,
+    loader: DocumentLoader,
+    proof_purpose: str = ASSERTION_METHOD,
+    challenge: str | None = None,
+    domain: str | None = None,
+) -> JsonObject:
+    """A copy of `document` with one proof per signer, each in the suite of its key's type.
+
+    Several signers make a proof set (§4.3 without `previousProof`): every proof signs the
+    document alone, so each verifies without the others and a verifier that knows only one
+    suite still checks its own. One signer gives `proof` as an object, several as an array.
+    """
     if "proof" in document:
         raise ProofError("the document already has a proof; sign the unsecured document")
-    options: JsonObject = {
-        "type": suite.PROOF_TYPE,
-        "created": xsd_datetime(created),
-        "verificationMethod": verification_method,
-        "cryptosuite": suite.NAME,
-        "proofPurpose": proof_purpose,
-    }
-    if challenge is not None:
-        options["challenge"] = challenge
-    if domain is not None:
-        options["domain"] = domain
+    if not signers:
+        raise ProofError("no key to sign with")
     document = with_suite_context(document)
-    return {**document, "proof": _create_proof(document, options, key, loader)}
+    # Both suites transform with RDFC-1.0 and SHA-256: one canonical form serves every proof.
+    canonical_document = canonize_expanded(expand_strictly(document, loader))
+    proofs = []
+    for signer in signers:
+        suite = cryptosuites.for_key(signer.key)
+        options = _proof_options(suite, signer.verification_method, created, proof_purpose)
+        if challenge is not None:
+            options["challenge"] = challenge
+        if domain is not None:
+            options["domain"] = domain
+        proofs.append(_create_proof(canonical_document, options, signer.key, loader, document))
+    return {**document, "proof": proofs[0] if len(proofs) == 1 else proofs}
 
 
 def add_proof_to_set(
     secured: JsonObject,
     *,
-    key: SigningKey,
+    key: AnySigningKey,
     verification_method: str,
     created: datetime,
     loader: DocumentLoader,
@@ -140,15 +185,8 @@ def add_proof_to_set(
     """Add Proof Set/Chain (§4.3): one more proof beside the existing ones, signing over the
     proofs it names in `previousProof` (a chain) or over none of them (a set)."""
     all_proofs = _as_list(secured.get("proof"))
-    options: JsonObject = {"type": suite.PROOF_TYPE}
-    if proof_id is not None:
-        options["id"] = proof_id
-    options |= {
-        "created": xsd_datetime(created),
-        "verificationMethod": verification_method,
-        "cryptosuite": suite.NAME,
-        "proofPurpose": proof_purpose,
-    }
+    suite = cryptosuites.for_key(key)
+    options = _proof_options(suite, verification_method, created, proof_purpose, proof_id)
     if previous_proof is not None:
         options["previousProof"] = previous_proof
     matching = _previous_proofs(options, all_proofs)
@@ -156,20 +194,40 @@ def add_proof_to_set(
         raise ProofError(f"previousProof {previous_proof!r} names a proof the document lacks")
     unsecured = with_suite_context({k: v for k, v in secured.items() if k != "proof"})
     input_document = {**unsecured, "proof": matching} if matching else unsecured
-    proof = _create_proof(input_document, options, key, loader, context=unsecured["@context"])
+    canonical_document = canonize_expanded(expand_strictly(input_document, loader))
+    proof = _create_proof(canonical_document, options, key, loader, unsecured)
     return {**unsecured, "proof": [*all_proofs, proof]}
 
 
-def _create_proof(
-    document: JsonObject,
-    options: JsonObject,
-    key: SigningKey,
-    loader: DocumentLoader,
-    context: object = None,
+def _proof_options(
+    suite: Cryptosuite,
+    verification_method: str,
+    created: datetime,
+    proof_purpose: str,
+    proof_id: str | None = None,
 ) -> JsonObject:
-    # Expand once, strictly, and canonicalize that same expansion.
-    canonical_document = canonize_expanded(expand_strictly(document, loader))
-    configuration = suite.configure_proof(options, context or document["@context"], loader)
+    options: JsonObject = {"type": cryptosuites.DATA_INTEGRITY_PROOF}
+    if proof_id is not None:
+        options["id"] = proof_id
+    return options | {
+        "created": xsd_datetime(created),
+        "verificationMethod": verification_method,
+        "cryptosuite": suite.NAME,
+        "proofPurpose": proof_purpose,
+    }
+
+
+def _create_proof(
+    canonical_document: str,
+    options: JsonObject,
+    key: AnySigningKey,
+    loader: DocumentLoader,
+    unsecured: JsonObject,
+) -> JsonObject:
+    """Create Proof in the key's suite: the proof configuration (under the unsecured document's
+    `@context`) and the canonical input document hashed together, signed and serialized."""
+    suite = cryptosuites.for_key(key)
+    configuration = suite.configure_proof(options, unsecured["@context"], loader)
     data = suite.hash_data(configuration, canonical_document)
     return {**options, "proofValue": suite.serialize_proof_value(key.sign(data))}
 
@@ -200,7 +258,9 @@ def verify_proofs(
     if canonical_document is not None:
         canonical["[]"] = canonical_document
 
-    def canonical_input(matching: list[Any]) -> str:
+    def canonical_input(suite: Cryptosuite, matching: list[Any]) -> str:
+        # Keyed by the proofs signed over, not by suite: every suite here transforms with
+        # RDFC-1.0 and SHA-256, so a proof set is canonicalized once for all its proofs.
         marker = repr(matching)
         if marker not in canonical:
             input_document = {**unsecured, "proof": matching} if matching else unsecured
@@ -238,14 +298,18 @@ class _ProofCheck:
     expect: ProofExpectations
 
     def verify(
-        self, proof: object, all_proofs: list[Any], canonical_input: Callable[[list[Any]], str]
+        self,
+        proof: object,
+        all_proofs: list[Any],
+        canonical_input: Callable[[Cryptosuite, list[Any]], str],
     ) -> ProofResult:
         if not isinstance(proof, dict):
             return ProofResult(False, "the proof is not an object", MALFORMED_PROOF_ERROR)
         method_id = proof.get("verificationMethod")
-        problem = self._options_problem(proof)
-        if problem is not None:
-            return _with_method(problem, method_id)
+        suite = cryptosuites.for_proof(proof)
+        problem = self._options_problem(proof, suite)
+        if problem is not None or suite is None:
+            return _with_method(problem or _unsupported(proof), method_id)
         matching = _previous_proofs(proof, all_proofs)
         if matching is None:
             reason = f"previousProof {proof.get('previousProof')!r} names a proof that is missing"
@@ -253,32 +317,24 @@ class _ProofCheck:
         try:
             signature = suite.parse_proof_value(proof.get("proofValue"))
             configuration = suite.configure_proof(proof, self.context, self.loader)
+        except UnsupportedCurve as error:
+            reason = f"{error}: not checked"
+            return ProofResult(False, reason, UNSUPPORTED_CRYPTOSUITE, method_id, checked=False)
         except IssuerError as error:
             return ProofResult(
                 False, f"the proof is malformed: {error}", MALFORMED_PROOF_ERROR, method_id
             )
         try:
-            data = suite.hash_data(configuration, canonical_input(matching))
+            data = suite.hash_data(configuration, canonical_input(suite, matching))
         except IssuerError as error:
             return ProofResult(False, str(error), PROOF_TRANSFORMATION_ERROR, method_id)
-        return self._check_signature(str(method_id), signature, data, _legacy_warning(proof))
+        signed = _Signed(suite, str(method_id), signature, data, _legacy_warning(proof))
+        return self._check_signature(signed)
 
-    def _options_problem(self, proof: JsonObject) -> ProofResult | None:
+    def _options_problem(self, proof: JsonObject, suite: Cryptosuite | None) -> ProofResult | None:
         """The proof's type, cryptosuite, purpose, dates, challenge and domain (§4.4 steps 1–5)."""
-        kind = proof.get("type")
-        if kind == suite.PROOF_TYPE and proof.get("cryptosuite") in (
-            suite.NAME,
-            LEGACY_CRYPTOSUITE,
-        ):
-            pass
-        elif kind != suite.LEGACY_PROOF_TYPE:
-            name = proof.get("cryptosuite") or kind
-            return ProofResult(
-                False,
-                f"unsupported proof type {name!r}: not checked",
-                UNSUPPORTED_CRYPTOSUITE,
-                checked=False,
-            )
+        if suite is None:
+            return _unsupported(proof)
         if not isinstance(proof.get("verificationMethod"), str):
             return ProofResult(
                 False, "the proof names no verificationMethod", MALFORMED_PROOF_ERROR
@@ -306,23 +362,23 @@ class _ProofCheck:
             return ProofResult(False, "the proof's domain does not match", INVALID_DOMAIN_ERROR)
         return None
 
-    def _check_signature(
-        self, method_id: str, signature: bytes, data: bytes, warnings: tuple[str, ...]
-    ) -> ProofResult:
+    def _check_signature(self, signed: _Signed) -> ProofResult:
+        method_id, warnings = signed.method_id, signed.warnings
         try:
             bound = bind_verification_method(method_id, self.resolve, self.expect.purpose)
         except Unreachable as error:
-            return _unbound(method_id, signature, data, str(error), warnings)
+            return _unbound(signed, str(error))
         except KeyNotBound as error:
             return ProofResult(False, str(error), error.code, method_id, warnings=warnings)
         except InvalidInput as error:
             return ProofResult(False, str(error), INVALID_CONTROLLED_IDENTIFIER_DOCUMENT, method_id)
-        if not isinstance(bound.public_key, Ed25519PublicKey):
-            reason = f"{method_id} is not an Ed25519 key, which this cryptosuite needs"
+        suite = signed.suite
+        if public_key_type(bound.public_key) != suite.KEY_TYPE:
+            reason = f"{method_id} is not the {suite.KEY_TYPE} key that {suite.NAME} needs"
             return ProofResult(
                 False, reason, PROOF_VERIFICATION_ERROR, method_id, warnings=warnings
             )
-        if not _signature_matches(bound.public_key, signature, data):
+        if not suite.verify_proof_value(bound.public_key, signed.signature, signed.data):
             reason = "the signature does not match the document"
             return ProofResult(
                 False,
@@ -336,13 +392,33 @@ class _ProofCheck:
         return ProofResult(True, reason, None, method_id, bound.controller, True, True, warnings)
 
 
-def _unbound(
-    method_id: str, signature: bytes, data: bytes, why: str, warnings: tuple[str, ...]
-) -> ProofResult:
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    """What a proof claims: its suite, key, signature and the hash data it signs."""
+
+    suite: Cryptosuite
+    method_id: str
+    signature: bytes
+    data: bytes
+    warnings: tuple[str, ...]
+
+
+def _unsupported(proof: JsonObject) -> ProofResult:
+    name = proof.get("cryptosuite") or proof.get("type")
+    return ProofResult(
+        False,
+        f"unsupported proof type {name!r}: not checked",
+        UNSUPPORTED_CRYPTOSUITE,
+        checked=False,
+    )
+
+
+def _unbound(signed: _Signed, why: str) -> ProofResult:
     """The controller document is out of reach: at most, the key in the method's fragment can
     show the signature intact; it can never say whose key that is."""
+    method_id, warnings = signed.method_id, signed.warnings
     key = self_asserted_key(method_id)
-    if isinstance(key, Ed25519PublicKey) and _signature_matches(key, signature, data):
+    if key is not None and signed.suite.verify_proof_value(key, signed.signature, signed.data):
         reason = f"signature intact, issuer not proven: {why}"
         return ProofResult(
             False, reason, ISSUER_NOT_PROVEN, method_id, intact=True, warnings=warnings
@@ -355,14 +431,6 @@ def _unbound(
         checked=False,
         warnings=warnings,
     )
-
-
-def _signature_matches(key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
-    try:
-        key.verify(signature, data)
-    except InvalidSignature:
-        return False
-    return True
 
 
 def _previous_proofs(proof: JsonObject, all_proofs: list[Any]) -> list[Any] | None:

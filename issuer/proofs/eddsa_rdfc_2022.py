@@ -10,15 +10,19 @@ from __future__ import annotations
 from hashlib import sha256
 
 import base58
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from issuer.errors import InvalidInput
 from issuer.jsonld.canonize import canonize, canonize_expanded
 from issuer.jsonld.strict import expand_strictly
+from issuer.keys import ED25519
 from issuer.types import DocumentLoader, JsonObject
 
 NAME = "eddsa-rdfc-2022"
 PROOF_TYPE = "DataIntegrityProof"
 LEGACY_PROOF_TYPE = "Ed25519Signature2020"
+KEY_TYPE = ED25519
 
 
 def transform(unsecured_document: JsonObject, loader: DocumentLoader) -> str:
@@ -64,3 +68,15 @@ def parse_proof_value(proof_value: object) -> bytes:
     if len(signature) != 64:
         raise InvalidInput(f"proofValue holds {len(signature)} bytes, not a 64-byte signature")
     return signature
+
+
+def verify_proof_value(public_key: object, signature: bytes, data: bytes) -> bool:
+    """https://www.w3.org/TR/vc-di-eddsa/#proof-verification-eddsa-rdfc-2022 (False for any
+    key that is not Ed25519)."""
+    if not isinstance(public_key, Ed25519PublicKey):
+        return False
+    try:
+        public_key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True

@@ -3,7 +3,9 @@
 OB 3.0 (https://www.imsglobal.org/spec/ob/v3p0/#jwt-proof-format): header `alg`, `typ: JWT`,
 `kid`; payload `{"vc": credential, "iss", "sub", "nbf", "jti", "exp"?}`. VC-JOSE-COSE
 (https://www.w3.org/TR/vc-jose-cose/): header `typ: vc+jwt`, payload = the credential itself.
-We sign with EdDSA; we verify EdDSA, ES256 and RS256, which other OB 3.0 issuers use.
+We sign with ES256 (a P-256 key: what 1EdTech's validator and Open Badge Passport accept) or
+EdDSA (an Ed25519 key); we verify EdDSA, ES256 and RS256, which other OB 3.0 issuers use.
+ES256 signatures are JOSE's raw r‖s (RFC 7518 §3.4), never DER: PyJWT writes and reads them.
 
 The registered claims (RFC 7519 §4.1, and `cnf` from RFC 7800) are statements about the
 credential, never part of it: they are taken out of the payload and checked against it.
@@ -30,7 +32,7 @@ from issuer.controllers import (
     self_asserted_key,
 )
 from issuer.errors import CredentialInvalid, InvalidInput, KeyNotBound, Unreachable
-from issuer.keys import SigningKey
+from issuer.keys import AnySigningKey
 from issuer.proofs.data_integrity import (
     ASSERTION_METHOD,
     CONTROLLER_UNREACHABLE,
@@ -65,19 +67,24 @@ class JwtResult:
     claim_problems: tuple[str, ...] = ()
 
 
-def encode_vc_jwt(credential: JsonObject, *, key: SigningKey, kid: str, form: str = OB3_JWT) -> str:
-    """Sign `credential` (without a Data Integrity proof) as a compact JWS with EdDSA."""
+def encode_vc_jwt(
+    credential: JsonObject, *, key: AnySigningKey, kid: str, form: str = OB3_JWT
+) -> str:
+    """Sign `credential` (without a Data Integrity proof) as a compact JWS: ES256 with a P-256
+    key, EdDSA with an Ed25519 one. `kid` must be a verification method that publishes the
+    key for the credential's issuer, so that verifiers can bind it."""
     if "proof" in credential:
         raise CredentialInvalid("a VC-JWT secures the credential itself: remove its `proof`")
+    algorithm = key.jwt_algorithm
     if form == VC_JOSE:
-        header = {"alg": "EdDSA", "typ": VC_JOSE, "kid": kid}
+        header = {"alg": algorithm, "typ": VC_JOSE, "kid": kid}
         payload: JsonObject = credential
     elif form == OB3_JWT:
-        header = {"alg": "EdDSA", "typ": "JWT", "kid": kid}
+        header = {"alg": algorithm, "typ": "JWT", "kid": kid}
         payload = _ob3_claims(credential)
     else:
         raise InvalidInput(f"unknown JWT form {form!r}; use {OB3_JWT!r} or {VC_JOSE!r}")
-    return jwt.encode(payload, key.private_key, algorithm="EdDSA", headers=header)
+    return jwt.encode(payload, key.private_key, algorithm=algorithm, headers=header)
 
 
 def _ob3_claims(credential: JsonObject) -> JsonObject:

@@ -24,11 +24,8 @@ from issuer.credentials import (
     StatementEvidence,
     build_credential,
     status_entry,
-    with_proof_array,
 )
 from issuer.errors import AlreadyIssued, Conflict, InvalidInput, NotFound
-from issuer.jsonld.loader import load_document
-from issuer.proofs.data_integrity import add_proof
 from issuer.services import audit, claims
 from issuer.services.catalog import achievement_record
 from issuer.services.issuing import (
@@ -297,15 +294,7 @@ def signed_credential(
         status=_status(issuer, index),
         predecessor=issuer.credential_url(predecessor.id) if predecessor else None,
     )
-    return with_proof_array(
-        add_proof(
-            unsigned,
-            key=issuer.identity.key,
-            verification_method=issuer.identity.verification_method,
-            created=now,
-            loader=load_document,
-        )
-    )
+    return issuer.identity.sign(unsigned, created=now)
 
 
 def _status(issuer: Issuer, index: int) -> JsonObject | list[JsonObject]:
@@ -489,15 +478,7 @@ def _copy(
     subject = {k: v for k, v in document["credentialSubject"].items() if k != "id"}
     document["credentialSubject"] = {"id": holder, **subject}
     document["credentialStatus"] = _restatus(document.get("credentialStatus"), index)
-    signed = with_proof_array(
-        add_proof(
-            document,
-            key=issuer.identity.key,
-            verification_method=issuer.identity.verification_method,
-            created=now,
-            loader=load_document,
-        )
-    )
+    signed = issuer.identity.sign(document, created=now)
     return CredentialRecord(
         id=copy_id,
         learner_id=award.learner_id,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from issuer.dids import DID_KEY
 from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound
-from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt
+from issuer.proofs.vc_jwt import OB3_JWT
 from issuer.services import awards
 from issuer.services.accounts import token_hash
 from issuer.services.awards import credential
@@ -47,6 +47,7 @@ PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 LDP_VC = "OpenBadgeCredential_ldp_vc"
 JWT_VC_JSON = "OpenBadgeCredential_jwt_vc_json"
 PROOF_JWT_TYPE = "openid4vci-proof+jwt"
+KEY_PROOF_ALGORITHMS = ("EdDSA", "ES256")  # a wallet's did:key: Ed25519 or P-256
 
 
 class ExchangeGone(Conflict):
@@ -342,18 +343,7 @@ def issue_to_wallet(
     signed = bind(session, exchange, holder, issuer, now)
     if configuration == JWT_VC_JSON:
         unsecured = {k: v for k, v in signed.items() if k != "proof"}
-        return {
-            "credentials": [
-                {
-                    "credential": encode_vc_jwt(
-                        unsecured,
-                        key=issuer.identity.key,
-                        kid=issuer.identity.verification_method,
-                        form=OB3_JWT,
-                    )
-                }
-            ]
-        }
+        return {"credentials": [{"credential": issuer.identity.sign_jwt(unsecured, form=OB3_JWT)}]}
     return {"credentials": [{"credential": signed}]}
 
 
@@ -364,7 +354,7 @@ def _holder_from_proof(session: Session, proof: str, issuer: Issuer, now: dateti
     except jwt.PyJWTError as error:
         raise OAuthError("invalid_proof", f"not a JWT: {error}") from None
     kid, algorithm = header.get("kid"), header.get("alg")
-    if header.get("typ") != PROOF_JWT_TYPE or algorithm not in ("EdDSA", "ES256"):
+    if header.get("typ") != PROOF_JWT_TYPE or algorithm not in KEY_PROOF_ALGORITHMS:
         raise OAuthError(
             "invalid_proof", f"a proof JWT has typ {PROOF_JWT_TYPE} and alg EdDSA or ES256"
         )
@@ -391,7 +381,13 @@ def _holder_from_proof(session: Session, proof: str, issuer: Issuer, now: dateti
 
 
 def credential_issuer_metadata(issuer: Issuer, display_name: str) -> JsonObject:
-    """`/.well-known/openid-credential-issuer` (OpenID4VCI 1.0 §12.2)."""
+    """`/.well-known/openid-credential-issuer` (OpenID4VCI 1.0 §12.2).
+
+    It advertises what we sign with, nothing more: for `ldp_vc` the Data Integrity cryptosuites
+    (every one of them on each credential, a proof set when several), for `jwt_vc_json` the
+    one JWS algorithm (ES256 or EdDSA). Wallets' key proofs may be EdDSA or ES256.
+    """
+    identity = issuer.identity
     definition = {
         "@context": [
             "https://www.w3.org/ns/credentials/v2",
@@ -400,7 +396,7 @@ def credential_issuer_metadata(issuer: Issuer, display_name: str) -> JsonObject:
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
     }
     display = {"credential_metadata": {"display": [{"name": "Open Badge", "locale": "en"}]}}
-    proofs = {"jwt": {"proof_signing_alg_values_supported": ["EdDSA"]}}
+    proofs = {"jwt": {"proof_signing_alg_values_supported": list(KEY_PROOF_ALGORITHMS)}}
     return {
         "credential_issuer": issuer.base_url,
         "credential_endpoint": f"{issuer.base_url}/oid4vci/credential",
@@ -410,7 +406,7 @@ def credential_issuer_metadata(issuer: Issuer, display_name: str) -> JsonObject:
         "credential_configurations_supported": {
             LDP_VC: {
                 "format": "ldp_vc",
-                "credential_signing_alg_values_supported": ["eddsa-rdfc-2022"],
+                "credential_signing_alg_values_supported": list(identity.proofs),
                 "cryptographic_binding_methods_supported": ["did:key"],
                 "proof_types_supported": proofs,
                 "credential_definition": definition,
@@ -418,7 +414,9 @@ def credential_issuer_metadata(issuer: Issuer, display_name: str) -> JsonObject:
             },
             JWT_VC_JSON: {
                 "format": "jwt_vc_json",
-                "credential_signing_alg_values_supported": ["EdDSA"],
+                "credential_signing_alg_values_supported": [
+                    identity.jwt_signer().key.jwt_algorithm
+                ],
                 "cryptographic_binding_methods_supported": ["did:key"],
                 "proof_types_supported": proofs,
                 "credential_definition": {"type": definition["type"]},

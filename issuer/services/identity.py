@@ -1,8 +1,13 @@
-"""Who the issuer is when it signs: its DID, current key, Profile and DID document; and signing.
+"""Who the issuer is when it signs: its DID, current keys, Profile and DID document; and signing.
 
-did:key (the default) is derived from the current key; with ISSUER_DID=did:web:… the app
-serves the DID document listing every published key. The resolver answers for our own DID
-without the network, did:key locally, and other did:web through the bounded Fetcher.
+did:key (the default) is derived from the current Ed25519 key; with ISSUER_DID=did:web:… the
+app serves the DID document listing every published key, Ed25519 and P-256. A did:key holds one
+key, so P-256 (ES256 JWTs, ecdsa-rdfc-2019 proofs) needs a did:web: its keys must be
+verification methods of the issuer's own DID, or no verifier can bind them to the issuer.
+Credentials get one Data Integrity proof per configured cryptosuite (ISSUER_PROOFS; several
+make a proof set) and VC-JWTs the configured algorithm (ISSUER_JWT_ALG; by default ES256 when a
+P-256 key and a did:web allow it, else EdDSA). The resolver answers for our own DID without the
+network, did:key locally, and other did:web through the bounded Fetcher.
 """
 
 from __future__ import annotations
@@ -23,12 +28,19 @@ from issuer.dids import (
     did_web_url,
     resolve_locally,
 )
-from issuer.errors import CredentialInvalid, InvalidInput
+from issuer.errors import CredentialInvalid, InvalidInput, KeyMaterialError
 from issuer.jsonld.loader import CREDENTIALS_V2, load_document
 from issuer.jsonld.strict import expand_strictly
-from issuer.keys import SigningKey
+from issuer.keys import P256, AnySigningKey, P256SigningKey, SigningKey
 from issuer.profiles import IssuerProfile
-from issuer.proofs.data_integrity import ASSERTION_METHOD, Resolve, add_proof, xsd_datetime
+from issuer.proofs import cryptosuites, eddsa_rdfc_2022
+from issuer.proofs.data_integrity import (
+    ASSERTION_METHOD,
+    Resolve,
+    Signer,
+    add_proofs,
+    xsd_datetime,
+)
 from issuer.proofs.vc_jwt import OB3_JWT, VC_JOSE, encode_vc_jwt
 from issuer.services.fetching import Fetcher
 from issuer.services.keyring import KeyRing
@@ -38,32 +50,131 @@ FORMATS = ("di", OB3_JWT, VC_JOSE)
 CONTROLLER_MEDIA_TYPES = "application/did+json, application/cid, application/json"
 
 
+DEFAULT_PROOFS = (eddsa_rdfc_2022.NAME,)
+ES256 = P256SigningKey.jwt_algorithm
+
+
 @dataclass(frozen=True, slots=True)
 class IssuerIdentity:
+    """The issuer's DID, its current Ed25519 key (and P-256 key, when it has one), every key it
+    has published, its Profile, and what it signs with: one Data Integrity proof per suite in
+    `proofs`, and VC-JWTs with `jwt_algorithm` (None: ES256 when possible, else EdDSA)."""
+
     did: str
     key: SigningKey
     public_keys: tuple[str, ...]
     profile: IssuerProfile
+    p256_key: P256SigningKey | None = None
+    proofs: tuple[str, ...] = DEFAULT_PROOFS
+    jwt_algorithm: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse a configuration that could only sign what no verifier binds to us."""
+        for name in self.proofs:
+            self._key_for(cryptosuites.named(name).KEY_TYPE, name)
+        if self.jwt_algorithm not in (None, ES256, SigningKey.jwt_algorithm):
+            raise InvalidInput(f"JWT algorithm {self.jwt_algorithm!r}: choose ES256 or EdDSA")
+        if self.jwt_algorithm == ES256:
+            self._key_for(P256, ES256)
 
     @property
     def verification_method(self) -> str:
-        return f"{self.did}#{self.key.multikey}"
+        """The Ed25519 key's verification method."""
+        return self.method(self.key)
+
+    def method(self, key: AnySigningKey) -> str:
+        """`did#multikey`: the verification method of one of our keys."""
+        return f"{self.did}#{key.multikey}"
+
+    def signers(self) -> list[Signer]:
+        """One signer per configured cryptosuite, in order."""
+        keys = [self._key_for(cryptosuites.named(name).KEY_TYPE, name) for name in self.proofs]
+        return [Signer(key, self.method(key)) for key in keys]
+
+    def jwt_signer(self) -> Signer:
+        """The key VC-JWTs are signed with: ES256 (P-256) when asked for or, unasked, when
+        the DID can publish the P-256 key; EdDSA otherwise."""
+        wanted = self.jwt_algorithm
+        if wanted is None and self.p256_key is not None and not self.did.startswith(DID_KEY):
+            wanted = ES256
+        key = self._key_for(P256, ES256) if wanted == ES256 else self.key
+        return Signer(key, self.method(key))
 
     def did_document(self) -> JsonObject:
-        keys = [self.key.multikey] if self.did.startswith(DID_KEY) else list(self.public_keys)
+        if self.did.startswith(DID_KEY):
+            return did_document(self.did, [self.key.multikey])
+        current = [k.multikey for k in (self.key, self.p256_key) if k is not None]
+        keys = list(self.public_keys) + [k for k in current if k not in self.public_keys]
         return did_document(self.did, keys)
+
+    def sign(
+        self,
+        document: JsonObject,
+        *,
+        created: datetime,
+        proof_purpose: str = ASSERTION_METHOD,
+        challenge: str | None = None,
+        domain: str | None = None,
+    ) -> JsonObject:
+        """`document` secured by one proof per configured cryptosuite (a proof set when there
+        are several); an Open Badge's `proof` is always an array, as its JSON Schema wants."""
+        return with_proof_array(
+            add_proofs(
+                document,
+                self.signers(),
+                created=created,
+                loader=load_document,
+                proof_purpose=proof_purpose,
+                challenge=challenge,
+                domain=domain,
+            )
+        )
+
+    def sign_jwt(self, credential: JsonObject, *, form: str = OB3_JWT) -> str:
+        """`credential` (without a proof) as a VC-JWT (`jwt`) or VC-JOSE-COSE (`vc+jwt`)."""
+        signer = self.jwt_signer()
+        return encode_vc_jwt(credential, key=signer.key, kid=signer.verification_method, form=form)
+
+    def _key_for(self, key_type: str, use: str) -> AnySigningKey:
+        if key_type != P256:
+            return self.key
+        if self.p256_key is None:
+            raise KeyMaterialError(
+                f"{use} needs a P-256 key: run `issuer keys generate --type p256`"
+            )
+        if self.did.startswith(DID_KEY):
+            raise InvalidInput(
+                f"{use} needs ISSUER_DID=did:web:…: the issuer's did:key names its Ed25519 key "
+                "only, so no verifier could bind a P-256 key to the issuer"
+            )
+        return self.p256_key
 
 
 def load_identity(
-    keys_dir: Path, passphrase: str | None, did: str | None, profile: IssuerProfile
+    keys_dir: Path,
+    passphrase: str | None,
+    did: str | None,
+    profile: IssuerProfile,
+    *,
+    proofs: tuple[str, ...] = DEFAULT_PROOFS,
+    jwt_algorithm: str | None = None,
 ) -> IssuerIdentity:
-    """The identity from the key ring; `did` is ISSUER_DID (None means the key's did:key)."""
+    """The identity from the key ring; `did` is ISSUER_DID (None means the Ed25519 key's
+    did:key), `proofs` ISSUER_PROOFS and `jwt_algorithm` ISSUER_JWT_ALG."""
     ring = KeyRing(keys_dir)
     key = ring.load(passphrase)
     if did and not did.startswith(DID_WEB):
         raise InvalidInput(f"ISSUER_DID {did!r} must be a did:web (or unset for did:key)")
     own = did or did_key(key.multikey)
-    return IssuerIdentity(own, key, tuple(ring.public_keys()), profile.with_id(own))
+    return IssuerIdentity(
+        own,
+        key,
+        tuple(ring.public_keys()),
+        profile.with_id(own),
+        ring.load_p256(passphrase),
+        proofs,
+        jwt_algorithm,
+    )
 
 
 def make_resolver(identity: IssuerIdentity | None, fetcher: Fetcher) -> Resolve:
@@ -128,17 +239,12 @@ def sign_as_given(
     Data Integrity context may be added (to a VC 1.1 credential), as the reference does, so
     every proof term is defined.
     """
-    return with_proof_array(
-        add_proof(
-            credential,
-            key=identity.key,
-            verification_method=identity.verification_method,
-            created=created,
-            loader=load_document,
-            proof_purpose=proof_purpose,
-            challenge=challenge,
-            domain=domain,
-        )
+    return identity.sign(
+        credential,
+        created=created,
+        proof_purpose=proof_purpose,
+        challenge=challenge,
+        domain=domain,
     )
 
 
@@ -150,14 +256,6 @@ def sign_credential(
         raise InvalidInput(f"unknown format {form!r}; choose one of {', '.join(FORMATS)}")
     credential = prepare_credential(unsigned, identity, now)
     if form == "di":
-        return with_proof_array(
-            add_proof(
-                credential,
-                key=identity.key,
-                verification_method=identity.verification_method,
-                created=now,
-                loader=load_document,
-            )
-        )
+        return identity.sign(credential, created=now)
     expand_strictly(credential, load_document)
-    return encode_vc_jwt(credential, key=identity.key, kid=identity.verification_method, form=form)
+    return identity.sign_jwt(credential, form=form)

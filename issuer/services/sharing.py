@@ -15,7 +15,7 @@ from issuer.baking.svg import bake_svg
 from issuer.certificates import CertificateText, certificate_pdf
 from issuer.errors import NotFound
 from issuer.linkedin import Certification, add_to_profile_url, share_url
-from issuer.proofs.vc_jwt import OB3_JWT, encode_vc_jwt
+from issuer.proofs.vc_jwt import OB3_JWT
 from issuer.services import audit
 from issuer.services.awards import award_of, copies, credential
 from issuer.services.issuing import Issuer
@@ -131,11 +131,11 @@ def baked_svg(item: CredentialView, svg: str) -> str:
 
 
 def vc_jwt(item: CredentialView, issuer: Issuer) -> str:
-    """The same credential secured as an OB 3.0 VC-JWT (EdDSA) instead of Data Integrity."""
+    """The same credential secured as an OB 3.0 VC-JWT instead of Data Integrity: ES256 when
+    the issuer has a P-256 key and a did:web (1EdTech's validator and Open Badge Passport
+    refuse EdDSA), else EdDSA; ISSUER_JWT_ALG decides when set."""
     unsecured = {k: v for k, v in item.document.items() if k != "proof"}
-    return encode_vc_jwt(
-        unsecured, key=issuer.identity.key, kid=issuer.identity.verification_method, form=OB3_JWT
-    )
+    return issuer.identity.sign_jwt(unsecured, form=OB3_JWT)
 
 
 def preview(item: CredentialView) -> bytes:

@@ -14,8 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.errors import InvalidInput, NotFound
-from issuer.jsonld.loader import load_document
-from issuer.proofs.data_integrity import add_proof
 from issuer.services.fetching import Fetcher
 from issuer.services.issuing import LIST_PURPOSES, STATUS_LIST_SIZE, Issuer
 from issuer.status_check import Fetch
@@ -33,7 +31,7 @@ def status_list(session: Session, purpose: str) -> StatusList:
     return StatusList.with_set(indexes, STATUS_LIST_SIZE)
 
 
-# Signed lists by (key, URL, bits): the list is re-signed only when a bit changes, so a
+# Signed lists by (keys, URL, bits): the list is re-signed only when a bit changes, so a
 # revocation still shows on the very next request while verifications stop paying a signature.
 _signed_lists: dict[tuple[str, str, str], JsonObject] = {}
 
@@ -47,7 +45,8 @@ def published_list(
         raise NotFound(f"no status list {list_id}")
     now = now or datetime.now(UTC)
     bits = status_list(session, purpose)
-    key = (issuer.identity.verification_method, issuer.status_list_url(list_id), bits.encode())
+    methods = " ".join(signer.verification_method for signer in issuer.identity.signers())
+    key = (methods, issuer.status_list_url(list_id), bits.encode())
     cached = _signed_lists.get(key)
     if cached is not None:
         return cached
@@ -58,13 +57,7 @@ def published_list(
         status_list=bits,
         valid_from=now,
     )
-    signed = add_proof(
-        unsigned,
-        key=issuer.identity.key,
-        verification_method=issuer.identity.verification_method,
-        created=now,
-        loader=load_document,
-    )
+    signed = issuer.identity.sign(unsigned, created=now)
     if len(_signed_lists) > 64:
         _signed_lists.clear()
     _signed_lists[key] = signed

@@ -1,12 +1,19 @@
 // The Digital Bazaar reference stack, driven by our tests and benchmark over stdin/stdout.
-// Input: one JSON object {op: "sign"|"verify"|"bench", ...}; output: one JSON object.
+// Input: one JSON object {op: "sign"|"verify"|"verifyProof"|"verifyJwt"|"signJwt"|"bench"|
+// "present", ...}; output: one JSON object.
+// `sign` uses eddsa-rdfc-2022 with an Ed25519 key from `seedHex`, or ecdsa-rdfc-2019 with the
+// P-256 key `secretKeyMultibase` (+ `publicKeyMultibase`); `verify` knows both suites.
 // The document loader serves only the contexts bundled in issuer/jsonld/contexts/ and
 // did:key documents derived locally (plus any `documents` the caller passes): no network.
 import {readFileSync} from 'node:fs';
+import * as jose from 'jose';
 import * as vc from '@digitalbazaar/vc';
+import jsigs from 'jsonld-signatures';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import {cryptosuite as ecdsaRdfc2019} from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
 import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
 import {Ed25519VerificationKey2020} from
   '@digitalbazaar/ed25519-verification-key-2020';
@@ -54,20 +61,87 @@ async function keyFromSeed(seedHex, controller) {
   return key;
 }
 
-async function sign({credential, seedHex, controller, documents}) {
-  const key = await keyFromSeed(seedHex, controller);
-  const suite = new DataIntegrityProof({signer: key.signer(), cryptosuite: eddsaRdfc2022});
+async function p256Key({secretKeyMultibase, publicKeyMultibase}, controller) {
+  const did = controller ?? `did:key:${publicKeyMultibase}`;
+  return EcdsaMultikey.from({
+    '@context': 'https://w3id.org/security/multikey/v1', type: 'Multikey',
+    id: `${did}#${publicKeyMultibase}`, controller: did, publicKeyMultibase,
+    secretKeyMultibase});
+}
+
+async function sign({credential, seedHex, controller, documents, suite: suiteName, ...key}) {
+  let suite;
+  if(suiteName === 'ecdsa-rdfc-2019') {
+    const signer = (await p256Key(key, controller)).signer();
+    suite = new DataIntegrityProof({signer, cryptosuite: ecdsaRdfc2019});
+  } else {
+    const signer = (await keyFromSeed(seedHex, controller)).signer();
+    suite = new DataIntegrityProof({signer, cryptosuite: eddsaRdfc2022});
+  }
   return vc.issue({credential, suite, documentLoader: makeLoader(documents)});
 }
 
-async function verify({credential, documents}) {
-  const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
+// Both suites by default: jsonld-signatures matches each proof of a set to a suite it is
+// given, and leaves a proof whose suite it is not given unchecked.
+const CRYPTOSUITES = {'eddsa-rdfc-2022': eddsaRdfc2022, 'ecdsa-rdfc-2019': ecdsaRdfc2019};
+
+// `proofResults` adds what the reference found for each proof it examined.
+async function verify({
+  credential, documents, suites = Object.keys(CRYPTOSUITES), proofResults = false
+}) {
+  const suite = suites.map(name => new DataIntegrityProof({cryptosuite: CRYPTOSUITES[name]}));
   const result = await vc.verifyCredential({
     credential, suite, documentLoader: makeLoader(documents),
     checkStatus: async () => ({verified: true})});
   const errors = [result.error, ...(result.results ?? []).map(r => r.error)]
     .filter(Boolean).map(e => String(e.message ?? e));
+  if(proofResults) {
+    const proofs = (result.results ?? []).map(
+      r => ({cryptosuite: r.proof?.cryptosuite, verified: r.verified}));
+    return {verified: result.verified, errors, proofs};
+  }
   return {verified: result.verified, errors};
+}
+
+// The proofs alone (jsonld-signatures with the assertionMethod purpose), without the VC
+// library's rule that the issuer be the key's controller: for specification examples.
+async function verifyProof({document, documents}) {
+  const suite = Object.values(CRYPTOSUITES).map(
+    cryptosuite => new DataIntegrityProof({cryptosuite}));
+  const result = await jsigs.verify(document, {
+    suite, purpose: new jsigs.purposes.AssertionProofPurpose(),
+    documentLoader: makeLoader(documents)});
+  return {verified: result.verified};
+}
+
+// A VC-JWT (OB 3.0 `jwt` or VC-JOSE-COSE `vc+jwt`) checked by panva/jose: the `kid` resolved
+// through the same offline loader, its Multikey made a JWK by Digital Bazaar's key libraries,
+// and the algorithm pinned to the key's type (ES256 for P-256, EdDSA for Ed25519).
+async function verifyJwt({token, documents, now}) {
+  const {kid} = jose.decodeProtectedHeader(token);
+  const {document: method} = await makeLoader(documents)(kid);
+  const p256 = method.publicKeyMultibase.startsWith('zDn');
+  const Multikey = p256 ? EcdsaMultikey : Ed25519Multikey;
+  const jwk = await Multikey.toJwk({keyPair: await Multikey.from(method)});
+  const algorithm = p256 ? 'ES256' : 'EdDSA';
+  try {
+    const {payload, protectedHeader} = await jose.jwtVerify(
+      token, await jose.importJWK(jwk, algorithm),
+      {algorithms: [algorithm], currentDate: now ? new Date(now) : undefined});
+    return {verified: true, alg: protectedHeader.alg, typ: protectedHeader.typ,
+      controller: method.controller, payload};
+  } catch(error) {
+    return {verified: false, error: String(error.code ?? error.message)};
+  }
+}
+
+// An ES256 VC-JWT signed by panva/jose with the P-256 key (`claims` is the payload as given).
+async function signJwt({claims, typ = 'JWT', controller, ...key}) {
+  const keyPair = await p256Key(key, controller);
+  const jwk = await EcdsaMultikey.toJwk({keyPair, secretKey: true});
+  return new jose.SignJWT(claims)
+    .setProtectedHeader({alg: 'ES256', typ, kid: keyPair.id})
+    .sign(await jose.importJWK(jwk, 'ES256'));
 }
 
 // A wallet's DIDAuth presentation: holder = its did:key, signed for `challenge` and `domain`
@@ -120,7 +194,7 @@ for await (const chunk of process.stdin) {
   chunks.push(chunk);
 }
 const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-const operations = {sign, verify, bench, present};
+const operations = {sign, verify, verifyProof, verifyJwt, signJwt, bench, present};
 try {
   const result = await operations[request.op](request);
   process.stdout.write(JSON.stringify({ok: true, result}));

@@ -96,7 +96,8 @@ def test_fails_to_verify_if_signed_by_another_key(
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        (lambda p: p.__setitem__("cryptosuite", "ecdsa-rdfc-2019"), "unsupported proof type"),
+        (lambda p: p.__setitem__("cryptosuite", "ecdsa-sd-2023"), "unsupported proof type"),
+        (lambda p: p.__setitem__("cryptosuite", "ecdsa-rdfc-2019"), "not the P-256 key"),
         (lambda p: p.__setitem__("proofPurpose", "authentication"), "proofPurpose"),
         (lambda p: p.__setitem__("proofValue", "z1234"), "64-byte"),
         (lambda p: p.__setitem__("proofValue", "u" + p["proofValue"][1:]), "base58btc"),
