@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INTEROP := tests/interop
+OIDC := tests/oidc
 
-.PHONY: run test lint interop-deps clean
+.PHONY: run test lint interop-deps oidc-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +26,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/issuer serve
 
 ## test: install the test extras (and the JavaScript reference stack when npm is present), run the suite
-test: $(VENV)/.installed-test interop-deps
+test: $(VENV)/.installed-test interop-deps oidc-deps
 	$(BIN)/python -m pytest
 
 ## lint: ruff, mypy (strict) and the import contracts
@@ -43,5 +44,12 @@ interop-deps:
 	  (cd $(INTEROP) && npm ci --no-audit --no-fund --silent); \
 	else echo "npm not found: interoperability tests will be skipped"; fi
 
+# The single sign-on tests run panva's oidc-provider on loopback; skipped without npm, as above.
+oidc-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ $(OIDC)/node_modules/.package-lock.json -nt $(OIDC)/package-lock.json ] || \
+	  (cd $(OIDC) && npm ci --no-audit --no-fund --silent); \
+	else echo "npm not found: single sign-on tests will be skipped"; fi
+
 clean:
-	rm -rf $(VENV) $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INTEROP)/node_modules $(OIDC)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from issuer.profiles import IssuerProfile
+from issuer.proofs.cryptosuites import SUITES
 from issuer.services.mail import OutboxDirectory, Smtp, Transport
 
 PACKAGE_DIR = Path(__file__).parent
@@ -20,6 +21,7 @@ BUNDLED_FRAMEWORKS_DIR = PACKAGE_DIR / "data" / "frameworks"
 TEMPLATES_DIR = PACKAGE_DIR.parent / "templates"
 STATIC_DIR = PACKAGE_DIR.parent / "static"
 PREFIX = "ISSUER_"
+JWT_ALGORITHMS = ("ES256", "EdDSA")  # what we sign VC-JWTs with (we verify RS256 as well)
 Network = IPv4Network | IPv6Network
 
 
@@ -33,6 +35,11 @@ class Settings:
     keys_dir: Path = Path("keys")
     key_passphrase: str | None = field(default=None, repr=False)
     did: str | None = None
+    # Data Integrity cryptosuites each credential is signed with, in order (ISSUER_PROOFS=
+    # eddsa-rdfc-2022,ecdsa-rdfc-2019 makes a two-proof set), and the VC-JWT algorithm
+    # (ISSUER_JWT_ALG=ES256|EdDSA; unset: ES256 when a P-256 key and a did:web allow it).
+    proofs: tuple[str, ...] = ("eddsa-rdfc-2022",)
+    jwt_alg: str | None = None
     issuer_name: str = "Development Issuer"
     issuer_url: str | None = None
     issuer_email: str | None = None
@@ -63,6 +70,13 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = True
     mail_from: str = "badges@localhost"
+    # Single sign-on with the institution's OpenID provider: none without an issuer URL.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    oidc_display_name: str = "your institution"
+    oidc_create_accounts: bool = False  # a verified e-mail nobody has becomes a learner
+    oidc_allow_loopback_http: bool = False  # an http:// provider on 127.0.0.1 (tests only)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -70,6 +84,13 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'issuer.db'}")
         if self.max_body_bytes < 1 or self.max_upload_bytes < 1:
             raise ValueError("ISSUER_MAX_BODY_BYTES and ISSUER_MAX_UPLOAD_BYTES must be positive")
+        suites = set(self.proofs)
+        if not suites or not suites <= set(SUITES) or len(suites) < len(self.proofs):
+            raise ValueError(f"ISSUER_PROOFS: a comma-separated list of {', '.join(SUITES)}")
+        if self.jwt_alg not in (None, *JWT_ALGORITHMS):
+            raise ValueError(f"ISSUER_JWT_ALG must be one of {', '.join(JWT_ALGORITHMS)}")
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("ISSUER_OIDC_ISSUER needs ISSUER_OIDC_CLIENT_ID and _CLIENT_SECRET")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -117,6 +138,8 @@ def _convert(annotation: Any, raw: str) -> Any:
     kind = str(annotation)
     if "Network" in kind:
         return _networks(raw)
+    if kind.startswith("tuple[str"):  # a comma-separated list (ISSUER_PROOFS)
+        return tuple(filter(None, (part.strip() for part in raw.split(","))))
     if "Path" in kind:
         return Path(raw)
     if "bool" in kind:

@@ -28,6 +28,9 @@ ACTIONS = (
     "claim.resent",
     "enrolment.applied",
     "mail.retried",
+    "login.sso",
+    "user.role_added",
+    "user.password_changed",
 )
 
 

@@ -12,12 +12,24 @@ from issuer import __version__
 from issuer.config import Settings
 from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
+from issuer.services.sso import OpenIdProvider
 from issuer.store.db import counter_engine, make_engine, read_session_factory, session_factory
 from issuer.web import assets, errors, limits
 from issuer.web.assets import Assets
 from issuer.web.gate import AuthenticateFirst
 from issuer.web.ratelimit import RateLimiter
-from issuer.web.routes import api, credentials, docs, mail, pages, public, vc_api, verify, wallets
+from issuer.web.routes import (
+    account,
+    coordinator,
+    docs,
+    learner,
+    public,
+    sso,
+    supervisor,
+    vc_api,
+    verify,
+    wallets,
+)
 from issuer.web.security import SecurityHeaders
 from issuer.web.templating import make_templates
 
@@ -66,26 +78,40 @@ def create_app(settings: Settings) -> FastAPI:
     ring = KeyRing(settings.keys_dir)
     app.state.identity = (
         load_identity(
-            settings.keys_dir, settings.key_passphrase, settings.did, settings.issuer_profile()
+            settings.keys_dir,
+            settings.key_passphrase,
+            settings.did,
+            settings.issuer_profile(),
+            proofs=settings.proofs,
+            jwt_algorithm=settings.jwt_alg,
         )
         if ring.exists()
         else None
     )
     errors.install(app)
-    app.include_router(api.auth)
-    app.include_router(api.coordinator)
-    app.include_router(api.supervisor)
-    app.include_router(api.learner)
-    app.include_router(vc_api.router)
-    app.include_router(verify.router)
-    app.include_router(credentials.router)
-    app.include_router(wallets.router)
-    app.include_router(pages.router)
-    app.include_router(mail.router)
-    app.include_router(public.router)
+    # One router per audience, each with its JSON and its pages side by side.
+    for audience in (account, coordinator, supervisor, learner, wallets, vc_api, verify):
+        app.include_router(audience.router)
+    app.include_router(public.router)  # last: its /{path}/did.json would shadow others
     app.include_router(assets.router)
     app.include_router(docs.router)
+    app.state.sso = _sso_provider(settings)
+    if app.state.sso is not None:
+        app.include_router(sso.router)
     return app
+
+
+def _sso_provider(settings: Settings) -> OpenIdProvider | None:
+    """The institution's OpenID provider, when this deployment signs people in with one."""
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret):
+        return None
+    return OpenIdProvider(
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        settings.oidc_client_secret,
+        redirect_uri=f"{settings.base_url}/sso/callback",
+        allow_loopback_http=settings.oidc_allow_loopback_http,
+    )
 
 
 def app_from_env() -> FastAPI:

@@ -232,6 +232,16 @@ class SignInRequired(Exception):
 
 
 def page_user(request: Request, session: SessionDep) -> Page:
+    return _page(request, session)
+
+
+def reading_page_user(request: Request, session: ReadSessionDep) -> Page:
+    """The same, in the request's read-only session (a form post that signs before it opens
+    its own short write transaction: the attestation)."""
+    return _page(request, session)
+
+
+def _page(request: Request, session: Session) -> Page:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise SignInRequired
@@ -252,21 +262,54 @@ def flash(request: Request, session: Session, text: str, kind: str = "done") -> 
         accounts.set_flash(session, cookie, kind, text)
 
 
+PageDep = Annotated[Page, Depends(page_user)]
+ReadingPageDep = Annotated[Page, Depends(reading_page_user)]
+FormToken = Annotated[str | None, Depends(csrf_form_token)]
+
+
 def page_role(name: str) -> Callable[[Page], Page]:
     def require(page: Annotated[Page, Depends(page_user)]) -> Page:
-        if not page.user.has_role(name):
-            raise PermissionDenied(f"this page is for the {name} role")
-        if not page.has_role(name):
-            raise PermissionDenied(SCOPED)
-        return page
+        return _page_holding(page, name)
 
     return require
 
 
-PageDep = Annotated[Page, Depends(page_user)]
+def _page_holding(page: Page, name: str | None) -> Page:
+    if name is not None and not page.user.has_role(name):
+        raise PermissionDenied(f"this page is for the {name} role")
+    if name is not None and not page.has_role(name):
+        raise PermissionDenied(SCOPED)
+    return page
+
+
+def page_action(name: str | None, *, reading: bool = False) -> Callable[..., Page]:
+    """A signed-in page's form post, in one dependency: a live session (else the sign-in
+    page), the role (`None`: any signed-in person) and the form's CSRF token."""
+
+    def require(request: Request, page: PageDep, form_token: FormToken) -> Page:
+        return _acting(request, page, form_token, name)
+
+    def require_reading(request: Request, page: ReadingPageDep, form_token: FormToken) -> Page:
+        return _acting(request, page, form_token, name)
+
+    return require_reading if reading else require
+
+
+def _acting(request: Request, page: Page, form_token: str | None, name: str | None) -> Page:
+    if (request.headers.get(CSRF_HEADER) or form_token) != page.csrf:
+        raise PermissionDenied("missing or wrong CSRF token")
+    return _page_holding(page, name)
+
+
 CoordinatorPage = Annotated[Page, Depends(page_role("coordinator"))]
 SupervisorPage = Annotated[Page, Depends(page_role("supervisor"))]
 LearnerPage = Annotated[Page, Depends(page_role("learner"))]
+# Form posts of the pages: session, role and CSRF token checked together.
+PageAction = Annotated[Page, Depends(page_action(None))]
+CoordinatorAction = Annotated[Page, Depends(page_action("coordinator"))]
+SupervisorAction = Annotated[Page, Depends(page_action("supervisor"))]
+# The attestation signs in the read-only session before its own short write transaction.
+ReadingSupervisorAction = Annotated[Page, Depends(page_action("supervisor", reading=True))]
 
 
 def same_origin(request: Request) -> None:

@@ -19,3 +19,11 @@ def wants_json(request: Request) -> bool:
     best_json = min((accept.find(t) for t in JSON_TYPES if t in accept), default=-1)
     html = accept.find("text/html")
     return best_json >= 0 and (html < 0 or best_json < html)
+
+
+def safe_next(next: str) -> str:
+    """`next` when it is a path on this site, else "". A backslash counts as a slash to
+    browsers, so `/\\evil.example` would leave the site as surely as `//evil.example`."""
+    if not next.startswith("/") or next.startswith(("//", "/\\")):
+        return ""
+    return "" if any(c < " " or c == "\x7f" for c in next) else next

@@ -7,12 +7,15 @@ naming the field on every database (SQLite would store it, PostgreSQL would fail
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from issuer import limits
+from issuer.services.signoff import LevelProgress
+from issuer.store.models import CredentialRecord, User
 
 
 def _one_line(value: str) -> str:
@@ -124,3 +127,185 @@ class VerifyPresentationRequest(BaseModel):
     options: Any = Field(
         default_factory=dict, description="challenge, domain, checks (a list of check names)"
     )
+
+
+# ── responses: every JSON route declares its shape (and /docs shows it) ──
+
+
+class LoginOut(BaseModel):
+    csrf_token: str
+    user: UserOut
+
+
+class FrameworkImported(BaseModel):
+    soc: str
+    title: str
+    achievements: list[str]
+
+
+class CatalogEntry(BaseModel):
+    soc: str
+    title: str
+    level: str
+    achievement: str
+
+
+class EnrolmentRowOut(BaseModel):
+    row: int
+    email: str
+    status: str
+    message: str
+
+
+class EnrolmentReport(BaseModel):
+    applied: bool
+    summary: dict[str, int]
+    rows: list[EnrolmentRowOut]
+
+
+class AssignmentOut(BaseModel):
+    id: int
+    learner_id: int
+    supervisor_id: int
+
+
+class StatementOut(BaseModel):
+    number: int
+    text: str
+    confirmed_by: str | None
+    observed_on: date | None
+    method: str | None
+
+
+class LevelProgressOut(BaseModel):
+    level: str
+    label: str
+    confirmed: int
+    of: int
+    credential_id: str | None
+    statements: list[StatementOut]
+
+
+class CredentialOut(BaseModel):
+    id: str
+    url: str
+    learner_id: int
+    achievement: str
+    issued_at: datetime
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    superseded_at: datetime | None
+    suspended_at: datetime | None
+    predecessor_id: str | None
+
+
+class IssuedCredential(CredentialOut):
+    credential: dict[str, Any] = Field(description="the signed OpenBadgeCredential")
+
+
+class Queued(BaseModel):
+    status: Literal["queued"] = "queued"
+
+
+class AuditEventOut(BaseModel):
+    at: datetime
+    actor: str | None
+    action: str
+    subject: str
+    detail: Any
+
+
+class AssignedLearnerOut(BaseModel):
+    id: int
+    name: str
+    email: str
+    soc: str
+    framework: str
+
+
+class ConfirmationOut(BaseModel):
+    id: int
+    statement: int
+    confirmed_at: datetime
+
+
+class Visibility(Strict):
+    public: bool
+
+
+class VisibilityOut(BaseModel):
+    id: str
+    public: bool
+
+
+class ExchangeStarted(BaseModel):
+    """A one-time VC-API exchange: its id, when it ends, and the links for QR codes."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    expires_at: datetime
+    interaction_url: str
+    vcapi: str
+
+
+class OfferStarted(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    credential_offer_uri: str
+    offer_link: str
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    recipient: str
+    subject: str
+    attempts: int
+    last_error: str | None
+    created: datetime
+    given_up: datetime | None
+    retryable: bool
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id, email=user.email, name=user.name, roles=sorted(r.role for r in user.roles)
+    )
+
+
+def credential_out(record: CredentialRecord) -> CredentialOut:
+    return CredentialOut(
+        id=record.id,
+        url=json.loads(record.document)["id"],
+        learner_id=record.learner_id,
+        achievement=record.achievement.url,
+        issued_at=record.issued_at,
+        valid_until=record.valid_until,
+        revoked_at=record.revoked_at,
+        revocation_reason=record.revocation_reason,
+        superseded_at=record.superseded_at,
+        suspended_at=record.suspended_at,
+        predecessor_id=record.predecessor_id,
+    )
+
+
+def progress_out(levels: list[LevelProgress]) -> list[LevelProgressOut]:
+    return [
+        LevelProgressOut(
+            level=level.level,
+            label=level.label,
+            confirmed=level.confirmed,
+            of=len(level.statements),
+            credential_id=level.credential_id,
+            statements=[
+                StatementOut(
+                    number=s.number,
+                    text=s.text,
+                    confirmed_by=s.confirmed_by,
+                    observed_on=s.observed_on,
+                    method=s.method,
+                )
+                for s in level.statements
+            ],
+        )
+        for level in levels
+    ]

@@ -241,3 +241,16 @@ def _second_coordinator(world: World) -> Any:
         )
     engine.dispose()
     return token
+
+
+def test_sign_in_never_sends_anyone_off_the_site(world: World) -> None:
+    """Browsers read `/\\evil.example` as `//evil.example`: another site."""
+    for next_url in ("/\\evil.example", "//evil.example", "https://evil.example/", "/ok\x00"):
+        signed_in = world.client.post(
+            "/login",
+            data={"email": "lee@example.org", "password": LEE, "next": next_url},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/learner", next_url
+        world.client.cookies.clear()

@@ -7,7 +7,7 @@ import pytest
 from issuer.config import Settings
 from issuer.services import accounts
 from issuer.store.db import make_engine, session_factory, transaction
-from issuer.web.routes import pages
+from issuer.web.routes.coordinator import records
 from tests.web.helpers import World, confirmed_learners
 
 HTML = {"accept": "text/html"}
@@ -55,7 +55,7 @@ def test_who_holds_what_comes_a_page_at_a_time(
     world: World, db_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Newest first, with Older/Newer links; bench/scale.py found one page of 500 too slow."""
-    monkeypatch.setattr(pages, "CREDENTIALS_PER_PAGE", 2)
+    monkeypatch.setattr(records, "CREDENTIALS_PER_PAGE", 2)
     engine = make_engine(db_settings.database_url)
     with transaction(session_factory(engine)) as session:
         coordinator = accounts.user_by_email(session, "coord@example.org")

@@ -1,4 +1,10 @@
-"""Public pages and documents: the Achievements, their badge images and the issuer Profile."""
+"""What anyone may read: the Achievements and their badge images, the issuer's Profile and DID
+document, the status lists, and each credential's own URL (a page for people, the signed JSON
+for machines, and the downloads).
+
+Credential pages are for anyone holding the link unless the learner made them private; they
+are never indexed (`X-Robots-Tag: noindex`).
+"""
 
 from __future__ import annotations
 
@@ -11,16 +17,19 @@ from fastapi.responses import JSONResponse, Response
 from issuer.badge_images import BadgeFace
 from issuer.dids import DID_WEB, did_web_path
 from issuer.errors import NotFound
+from issuer.services import sharing
 from issuer.services.catalog import CatalogEntry, stored_catalog
 from issuer.services.identity import IssuerIdentity
+from issuer.services.sharing import CredentialView
 from issuer.services.status import published_list
-from issuer.web.deps import ReadSessionDep, optional_issuer
+from issuer.web.deps import IssuerDep, OptionalUser, ReadSessionDep, SessionDep, optional_issuer
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
 
 router = APIRouter()
 
 JSON_LD = "application/ld+json"
+NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
 
 
 @router.get("/")
@@ -129,4 +138,104 @@ def render_badge_svg(request: Request, face: BadgeFace, caption: str) -> str:
             count=face.count,
             caption=caption,
         )
+    )
+
+
+# ── a credential's own URL ──
+
+
+def _view(
+    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+) -> CredentialView:
+    settings = request.app.state.settings
+    return sharing.view(
+        session,
+        issuer,
+        credential_id,
+        viewer=user,
+        linkedin_organization_id=settings.linkedin_organization_id,
+    )
+
+
+def _download(body: bytes | str, media_type: str, filename: str) -> Response:
+    return Response(
+        body,
+        media_type=media_type,
+        headers={**NOINDEX, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/credentials/{credential_id}")
+def credential_page(
+    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+) -> Response:
+    """JSON-LD (`Accept: application/ld+json` or `application/json`): the signed credential
+    exactly as issued. Otherwise the page: badge, statements, issuer, dates, live status."""
+    item = _view(request, session, issuer, user, credential_id)
+    if wants_json(request):
+        return Response(item.record.document, media_type="application/ld+json", headers=NOINDEX)
+    response = render(
+        request,
+        "credentials/page.html",
+        {
+            "item": item,
+            "linkedin": item.linkedin_urls(),
+            "is_learner": user is not None and user.id == item.record.learner_id,
+        },
+    )
+    response.headers.update(NOINDEX)
+    return response
+
+
+@router.get("/credentials/{credential_id}/credential.json")
+def download_json(
+    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+) -> Response:
+    item = _view(request, session, issuer, user, credential_id)
+    return _download(item.record.document, "application/ld+json", "credential.json")
+
+
+@router.get("/credentials/{credential_id}/badge.png")
+def download_png(
+    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+) -> Response:
+    item = _view(request, session, issuer, user, credential_id)
+    return _download(sharing.baked_png(item), "image/png", "badge.png")
+
+
+@router.get("/credentials/{credential_id}/badge.svg")
+def download_svg(
+    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+) -> Response:
+    item = _view(request, session, issuer, user, credential_id)
+    svg = render_badge_svg(request, item.face, item.achievement["image"]["caption"])
+    return _download(sharing.baked_svg(item, svg), "image/svg+xml", "badge.svg")
+
+
+@router.get("/credentials/{credential_id}/credential.jwt")
+def download_jwt(
+    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+) -> Response:
+    item = _view(request, session, issuer, user, credential_id)
+    return _download(sharing.vc_jwt(item, issuer), "application/jwt", "credential.jwt")
+
+
+@router.get("/credentials/{credential_id}/certificate.pdf")
+def download_pdf(
+    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+) -> Response:
+    item = _view(request, session, issuer, user, credential_id)
+    return _download(sharing.certificate(item), "application/pdf", "certificate.pdf")
+
+
+@router.get("/credentials/{credential_id}/preview.png")
+def preview(
+    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+) -> Response:
+    """The 1200×630 image link previews (Open Graph) show."""
+    item = _view(request, session, issuer, user, credential_id)
+    return Response(
+        sharing.preview(item),
+        media_type="image/png",
+        headers={**NOINDEX, "Cache-Control": "public, max-age=3600"},
     )

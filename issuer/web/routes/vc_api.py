@@ -60,7 +60,8 @@ class ProofOptions:
 def issue(
     body: IssueRequest, user: CoordinatorDep, issuer: IssuerDep, fetcher: FetcherDep
 ) -> JSONResponse:
-    """Sign `credential` as sent (Data Integrity, eddsa-rdfc-2022); 400 naming each problem."""
+    """Sign `credential` as sent (Data Integrity: one proof per suite in ISSUER_PROOFS); 400
+    naming each problem."""
     # Related resources are fetched to check their digests: any media type, one deadline.
     fetch = partial(fetcher.within(RESOURCE_SECONDS).get, accept="*/*")
     problems = _at("$.credential", credential_problems(body.credential, fetch=fetch))

@@ -1,0 +1,294 @@
+"""What was issued and what happened: who holds what, revocation and suspension, claim links,
+the audit log, and the mail that could not be delivered; JSON and pages side by side.
+
+A message is given up after mail.MAX_ATTEMPTS (a mail server refusing it, an address it cannot
+take); until a coordinator looks at `/coordinator/mail` nobody would know the learner never
+got it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from issuer.errors import Conflict, InvalidInput
+from issuer.services import audit, awards, claims, mail
+from issuer.store.models import OutboxMessage, User
+from issuer.web.deps import (
+    CoordinatorAction,
+    CoordinatorDep,
+    CoordinatorPage,
+    Page,
+    SessionDep,
+    deliver_mail,
+    flash,
+)
+from issuer.web.schemas import (
+    AuditEventOut,
+    CredentialOut,
+    DeadLetterOut,
+    Queued,
+    Revoke,
+    credential_out,
+)
+from issuer.web.templating import render
+
+router = APIRouter()
+# Database integers are 32-bit on every backend: larger ids are refused as input, not a 500.
+MessageId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+Text = Annotated[str, Form(max_length=2000)]
+CREDENTIALS_PER_PAGE = 100
+MAIL_SHOWN = 200
+
+
+# ── JSON ──
+
+
+@router.get("/api/credentials")
+def list_credentials(
+    session: SessionDep,
+    user: CoordinatorDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[CredentialOut]:
+    """Newest first; page with `offset`."""
+    return [credential_out(r) for r in awards.credentials(session, limit=limit, offset=offset)]
+
+
+@router.get("/api/credentials/expiring")
+def expiring_credentials(
+    session: SessionDep, user: CoordinatorDep, days: Annotated[int, Query(ge=0, le=3650)] = 30
+) -> list[CredentialOut]:
+    """Current credentials that expire within `days` (or have expired): who needs re-assessment."""
+    return [credential_out(r) for r in awards.expiring(session, within=timedelta(days=days))]
+
+
+@router.post("/api/credentials/{credential_id}/revoke")
+def revoke(
+    credential_id: str, body: Revoke, session: SessionDep, user: CoordinatorDep
+) -> CredentialOut:
+    return credential_out(awards.revoke(session, user, credential_id, body.reason))
+
+
+@router.post("/api/credentials/{credential_id}/suspend")
+def suspend(
+    credential_id: str, body: Revoke, session: SessionDep, user: CoordinatorDep
+) -> CredentialOut:
+    """Suspend (reason required); lift it with /unsuspend. Needs ISSUER_SUSPENSION at issuance."""
+    record = awards.suspend(session, user, credential_id, suspended=True, reason=body.reason)
+    return credential_out(record)
+
+
+@router.post("/api/credentials/{credential_id}/unsuspend")
+def unsuspend(credential_id: str, session: SessionDep, user: CoordinatorDep) -> CredentialOut:
+    return credential_out(awards.suspend(session, user, credential_id, suspended=False))
+
+
+@router.post("/api/credentials/{credential_id}/resend", status_code=202)
+def resend(
+    credential_id: str,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: CoordinatorDep,
+) -> Queued:
+    """Send the learner a new claim link (earlier ones stay valid until they expire)."""
+    _send_claim(request, background, session, credential_id, user)
+    return Queued()
+
+
+@router.get("/api/audit")
+def audit_log(
+    session: SessionDep,
+    user: CoordinatorDep,
+    action: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AuditEventOut]:
+    return [
+        AuditEventOut(at=e.at, actor=e.actor, action=e.action, subject=e.subject, detail=e.detail)
+        for e in audit.events(session, action=action, limit=limit)
+    ]
+
+
+@router.get("/api/mail/dead-letters")
+def dead_letters(
+    session: SessionDep,
+    user: CoordinatorDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = MAIL_SHOWN,
+) -> list[DeadLetterOut]:
+    """Messages given up after every attempt failed, most recent first."""
+    return [_dead_letter(m) for m in mail.dead_letters(session, limit=limit)]
+
+
+@router.post("/api/mail/dead-letters/{message_id}/retry", status_code=202)
+def retry(
+    message_id: MessageId,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: CoordinatorDep,
+) -> Queued:
+    """Put a message back in the queue (409 if its one-time link or code was erased)."""
+    mail.retry(session, message_id, user)
+    background.add_task(deliver_mail, request.app)
+    return Queued()
+
+
+def _dead_letter(message: OutboxMessage) -> DeadLetterOut:
+    return DeadLetterOut(
+        id=message.id,
+        recipient=message.recipient,
+        subject=message.subject,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        created=message.created_at,
+        given_up=message.dead_at,
+        retryable=message.secrets_erased_at is None,
+    )
+
+
+def _send_claim(
+    request: Request,
+    background: BackgroundTasks,
+    session: Session,
+    credential_id: str,
+    user: User,
+) -> None:
+    record = awards.credential(session, credential_id)
+    claims.send_claim(session, record, request.app.state.settings.base_url, actor=user)
+    background.add_task(deliver_mail, request.app)
+
+
+# ── pages ──
+
+
+@router.get("/coordinator/credentials", tags=["pages"])
+def credentials_page(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """Who holds what, newest first, a page of CREDENTIALS_PER_PAGE at a time."""
+    return _credentials_page(request, session, page, number, {})
+
+
+def _credentials_page(
+    request: Request,
+    session: Session,
+    page: Page,
+    number: int,
+    context: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    found = awards.credentials(
+        session,
+        limit=CREDENTIALS_PER_PAGE + 1,
+        offset=(number - 1) * CREDENTIALS_PER_PAGE,
+        documents=False,
+    )
+    return render(
+        request,
+        "pages/coordinator/credentials.html",
+        {
+            **context,
+            "page": page,
+            "credentials": found[:CREDENTIALS_PER_PAGE],
+            "number": number,
+            "older": len(found) > CREDENTIALS_PER_PAGE,
+        },
+        status_code=status_code,
+    )
+
+
+def _to(request: Request, session: Session, path: str, message: str) -> Response:
+    flash(request, session, message)
+    return RedirectResponse(path, status_code=303)
+
+
+@router.post("/coordinator/credentials/{credential_id}/revoke", tags=["pages"])
+def revoke_from_page(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorAction,
+    credential_id: str,
+    reason: Text = "",
+) -> Response:
+    try:
+        awards.revoke(session, page.user, credential_id, reason)
+    except InvalidInput as error:
+        return _credentials_page(request, session, page, 1, {"error": str(error)}, 422)
+    return _to(request, session, "/coordinator/credentials", "revoked")
+
+
+@router.post("/coordinator/credentials/{credential_id}/resend", tags=["pages"])
+def resend_from_page(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    page: CoordinatorAction,
+    credential_id: str,
+) -> Response:
+    _send_claim(request, background, session, credential_id, page.user)
+    return _to(request, session, "/coordinator/credentials", "claim link re-sent")
+
+
+@router.get("/coordinator/audit", tags=["pages"])
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    page: CoordinatorPage,
+    action: str = "",
+    actor: str = "",
+    subject: str = "",
+) -> Response:
+    return render(
+        request,
+        "pages/coordinator/audit.html",
+        {
+            "page": page,
+            "action": action,
+            "actions": audit.ACTIONS,
+            "actor": actor,
+            "subject": subject,
+            "events": audit.events(
+                session, action=action or None, actor=actor or None, subject=subject or None
+            ),
+        },
+    )
+
+
+@router.get("/coordinator/mail", tags=["pages"])
+def mail_page(request: Request, session: SessionDep, page: CoordinatorPage) -> Response:
+    return _mail_page(request, session, page, {})
+
+
+@router.post("/coordinator/mail/{message_id}/retry", tags=["pages"])
+def retry_from_page(
+    message_id: MessageId,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    page: CoordinatorAction,
+) -> Response:
+    try:
+        mail.retry(session, message_id, page.user)
+    except Conflict as error:
+        return _mail_page(request, session, page, {"error": str(error)}, status_code=409)
+    background.add_task(deliver_mail, request.app)
+    return _to(request, session, "/coordinator/mail", "message queued again")
+
+
+def _mail_page(
+    request: Request, session: Session, page: Page, context: dict[str, str], status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "pages/coordinator/mail.html",
+        {"page": page, "messages": mail.dead_letters(session, limit=MAIL_SHOWN), **context},
+        status_code=status_code,
+    )
