@@ -136,6 +136,8 @@ class StatementProgress:
     confirmed_by: str | None
     observed_on: date | None
     method: str | None
+    setting: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,8 @@ def progress(session: Session, learner_id: int, soc: str) -> list[LevelProgress]
                 confirmed_by=confirmed[index].supervisor.name if index in confirmed else None,
                 observed_on=confirmed[index].observed_on if index in confirmed else None,
                 method=confirmed[index].method if index in confirmed else None,
+                setting=confirmed[index].setting if index in confirmed else None,
+                note=confirmed[index].note if index in confirmed else None,
             )
             for index, description in enumerate(achievement.document["resultDescription"])
         ]

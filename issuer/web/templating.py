@@ -10,6 +10,7 @@ import jinja2
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from issuer.credentials import METHODS
 from issuer.web.assets import Assets
 
 
@@ -23,6 +24,8 @@ def make_templates(directory: Path, assets: Assets | None = None) -> Jinja2Templ
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["http_url"] = http_url
+    # How a statement was confirmed, in words: templates never show the stored code.
+    environment.globals["method_words"] = METHODS
     if assets is not None:
         environment.globals["asset"] = assets.url
     return Jinja2Templates(env=environment)
