@@ -22,11 +22,11 @@ from issuer.baking.png import bake_png
 from issuer.baking.svg import bake_svg
 from issuer.config import Settings
 from issuer.dids import DID_WEB
-from issuer.errors import InvalidInput, IssuerError
+from issuer.errors import InvalidInput, IssuerError, NotFound
 from issuer.files import write_atomic
 from issuer.keys import ED25519, P256
 from issuer.proofs.vc_jwt import looks_like_jwt
-from issuer.services import accounts, catalog, mail
+from issuer.services import accounts, catalog, mail, recovery
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
     IssuerIdentity,
@@ -152,6 +152,31 @@ def users_add_role(
         typer.echo(f"{user.email}: {', '.join(sorted(r.role for r in user.roles))}")
 
 
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Option(help="Email of the account.")],
+    interactive: Annotated[
+        bool, typer.Option("--interactive", help="Type the new password here instead.")
+    ] = False,
+) -> None:
+    """Print a one-time link (valid 1 hour) that sets a new password, for the operator to open
+    or hand over; with --interactive, set the password typed at the prompt. Either way every
+    session of that person ends once the password changes (audited)."""
+    config = settings()
+    password = None
+    if interactive:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with database(config) as session:
+        user = accounts.user_by_email(session, email)
+        if password is not None:
+            accounts.change_password(session, user, password, keep=None, via="operator")
+            message = f"{user.email}: password changed; every session of theirs has ended"
+        else:
+            link = recovery.operator_reset_link(session, user, config.base_url)
+            message = f"{user.email}: open this link within the hour to set a password\n{link}"
+    typer.echo(message)
+
+
 @tokens_app.command("create")
 def tokens_create(
     user: Annotated[str, typer.Option("--user", help="Email of the account.")],
@@ -226,9 +251,22 @@ def setup(
             typer.echo(f"created signing key {ring.key_path(key_type)}")
     db_upgrade()
     frameworks_import(catalog.framework_files(config.frameworks_dir), None)
+    if dev:
+        typer.echo(development_coordinator(config))
+
+
+def development_coordinator(config: Settings) -> str:
+    """How to get in, every time `make run` starts: the development coordinator is made (with a
+    fresh password, shown once) the first time, and after that the way to a new password."""
+    forgot = ".venv/bin/issuer users reset-password --email"
     with database(config) as session:
-        if not dev or accounts.has_role_holder(session, "coordinator"):
-            return
+        if accounts.has_role_holder(session, "coordinator"):
+            who = DEV_COORDINATOR if _exists(session, DEV_COORDINATOR) else "a coordinator"
+            email = DEV_COORDINATOR if who == DEV_COORDINATOR else "<their e-mail>"
+            return (
+                f"sign in as {who} at {config.base_url}/login; forgot the password? "
+                f"run `{forgot} {email}`"
+            )
         password = secrets.token_urlsafe(12)
         accounts.create_user(
             session,
@@ -237,7 +275,18 @@ def setup(
             roles=["coordinator"],
             password=password,
         )
-    typer.echo(f"sign in as {DEV_COORDINATOR} with password {password} (development only)")
+    return (
+        f"sign in as {DEV_COORDINATOR} with password {password} at {config.base_url}/login "
+        "(development only; shown this once)"
+    )
+
+
+def _exists(session: Session, email: str) -> bool:
+    try:
+        accounts.user_by_email(session, email)
+    except NotFound:
+        return False
+    return True
 
 
 def read_framework_file(path: Path) -> bytes:
@@ -473,5 +522,8 @@ def serve(
     from issuer import serving
 
     config = settings()
+    host, port = host or config.host, port or config.port
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"serving on http://{shown}:{port} (Ctrl-C stops it)")
     with reported_errors():
-        serving.run(host or config.host, port or config.port, workers)
+        serving.run(host, port, workers)

@@ -12,6 +12,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
+from issuer.brand import DEFAULT_COLOUR, Brand
 from issuer.profiles import IssuerProfile
 from issuer.proofs.cryptosuites import SUITES
 from issuer.services.mail import OutboxDirectory, Smtp, Transport
@@ -45,6 +46,10 @@ class Settings:
     issuer_email: str | None = None
     issuer_image: str | None = None
     issuer_description: str | None = None
+    # The brand on pages, e-mails, badge images, the certificate and link previews.
+    brand_colour: str = DEFAULT_COLOUR
+    logo: Path | None = None
+    certificate_paper: str = "A4"
     linkedin_organization_id: str | None = None
     language: str = "en"
     frameworks_dir: Path = BUNDLED_FRAMEWORKS_DIR
@@ -120,6 +125,10 @@ class Settings:
             description=self.issuer_description,
             linkedin_organization_id=self.linkedin_organization_id,
         )
+
+    def brand(self) -> Brand:
+        """The issuer's name, colour, logo and paper size; InvalidInput naming a bad setting."""
+        return Brand.load(self.issuer_name, self.brand_colour, self.logo, self.certificate_paper)
 
     def mail_transport(self) -> Transport:
         """SMTP when ISSUER_SMTP_HOST is set, else .eml files in ISSUER_DATA_DIR/outbox/."""

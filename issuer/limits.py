@@ -64,6 +64,7 @@ AUDIT_SUBJECT = 500
 RATE_LIMIT_BUCKET = 32
 DID = 500  # a wallet's did:key (an Ed25519 or P-256 one is under 60)
 SESSION_SCOPE = 100  # web_sessions.scope: space-separated role names
+LINK_PURPOSE = 16  # account_links.purpose: invitation, reset, sign-in, email
 
 # Single-line fields refuse every C0 and C1 control character, DEL, and the Unicode line and
 # paragraph separators: a name or title lands in mail headers (where Python's email package

@@ -1,7 +1,10 @@
 """Accounts, roles, passwords (Argon2), bearer tokens and browser sessions.
 
 Secrets are stored only as hashes: Argon2 for passwords, SHA-256 for random tokens (they have
-256 bits of entropy, so a fast hash is enough and lookups stay indexed).
+256 bits of entropy, so a fast hash is enough and lookups stay indexed). Every way in (password,
+e-mailed link, claim link, single sign-on) ends in `open_session`, which is where a deactivated
+person is stopped and the sign-in is recorded; tokens and sessions of a deactivated person are
+refused as well (people.deactivate also deletes them).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from issuer import limits
+from issuer import limits, passwords
 from issuer.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from issuer.services import audit
 from issuer.store.models import ApiToken, Role, User, WebSession
@@ -27,8 +30,8 @@ from issuer.store.models import ApiToken, Role, User, WebSession
 ROLES = ("coordinator", "supervisor", "learner")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SESSION_LIFETIME = timedelta(hours=12)
-MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
+DEACTIVATED = "this account has been deactivated: ask a coordinator"
 # A real hash to compare against when the account does not exist, so that a failed login
 # takes as long whether or not the email is known (no account enumeration by timing).
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
@@ -78,13 +81,31 @@ def add_role(session: Session, user: User, role: str, *, actor: User | None) -> 
     """Give an existing person another role (audited). Nobody changes their own roles: a
     coordinator who is also a learner could otherwise make themselves a supervisor."""
     _check_roles([role])
-    if actor is not None and actor.id == user.id:
-        raise PermissionDenied("another coordinator must change your own roles")
+    _not_oneself(user, actor)
     if not user.has_role(role):
         user.roles.append(Role(role=role))
         session.flush()
         audit.record(session, actor, "user.role_added", user.email, role=role)
     return user
+
+
+def remove_role(session: Session, user: User, role: str, *, actor: User | None) -> User:
+    """Take a role away (audited); never one's own, and never the last: a person without a
+    role could sign in to nothing, which is what deactivating them says plainly."""
+    _check_roles([role])
+    _not_oneself(user, actor)
+    if user.has_role(role):
+        if len(user.roles) == 1:
+            raise Conflict(f"{role} is the only role of {user.email}: deactivate them instead")
+        user.roles[:] = [r for r in user.roles if r.role != role]
+        session.flush()
+        audit.record(session, actor, "user.role_removed", user.email, role=role)
+    return user
+
+
+def _not_oneself(user: User, actor: User | None) -> None:
+    if actor is not None and actor.id == user.id:
+        raise PermissionDenied("another coordinator must change your own roles")
 
 
 def _check_roles(roles: list[str]) -> None:
@@ -100,8 +121,9 @@ def sign_in_name(email: str) -> str:
 
 
 def set_password(user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    """Hash and keep `password` once it passes the policy (passwords.py): at least 12
+    characters, and neither common, breached nor made of the person's own e-mail or name."""
+    passwords.check(password, email=user.email, name=user.name)
     user.password_hash = _hasher.hash(password)
 
 
@@ -120,12 +142,20 @@ def authenticate(
         if user is None or user.password_hash is None:
             raise VerificationError
     except (VerificationError, InvalidHashError):
-        typed = sign_in_name(email)
-        valid = EMAIL.match(typed) and not limits.has_control_character(typed)
-        subject = typed if valid else "(not an e-mail address)"
-        audit.record(session, None, "login.failed", subject, client=client or "unknown")
+        _failed(session, email, client)
+        return None
+    if user.deactivated_at is not None:
+        # The same answer as a wrong password: the page says nothing about the account.
+        _failed(session, email, client, reason="deactivated")
         return None
     return user
+
+
+def _failed(session: Session, email: str, client: str | None, **detail: str) -> None:
+    typed = sign_in_name(email)
+    valid = EMAIL.match(typed) and not limits.has_control_character(typed)
+    subject = typed if valid else "(not an e-mail address)"
+    audit.record(session, None, "login.failed", subject, client=client or "unknown", **detail)
 
 
 def user_by_id(session: Session, user_id: int) -> User:
@@ -160,7 +190,7 @@ def user_for_token(session: Session, token: str) -> User:
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == token_hash(token))
     )
-    if user is None:
+    if user is None or user.deactivated_at is not None:
         raise NotAuthenticated("unknown bearer token")
     return user
 
@@ -171,8 +201,12 @@ def open_session(
     """A browser session: (cookie value, CSRF token); a new id at every login (no fixation).
 
     `scope` limits the session to some of the person's roles: a claim link opens a session
-    for the learner's own pages only, whatever else that person may be.
+    for the learner's own pages only, whatever else that person may be. Every way in comes
+    here, so here a deactivated person is turned away and the sign-in is recorded.
     """
+    if user.deactivated_at is not None:
+        raise NotAuthenticated(DEACTIVATED)
+    user.last_signed_in_at = datetime.now(UTC)
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(
         WebSession(
@@ -204,21 +238,28 @@ def session_user(session: Session, cookie: str) -> SignedIn:
     if record is None or record.expires_at <= datetime.now(UTC):
         raise NotAuthenticated("not signed in")
     user = session.get(User, record.user_id)
-    if user is None:
+    if user is None or user.deactivated_at is not None:
         raise NotAuthenticated("not signed in")
     scope = frozenset(record.scope.split()) if record.scope is not None else None
     return SignedIn(user, record.csrf_token, scope)
 
 
-def change_password(session: Session, user: User, password: str, *, keep: str | None) -> None:
+def change_password(
+    session: Session, user: User, password: str, *, keep: str | None, via: str = "account page"
+) -> None:
     """A new password, and every other session of that person ended: whoever had signed in
     with the old one (a shared computer, a thief) is out. `keep` is the current cookie."""
     set_password(user, password)
+    end_sessions(session, user, keep=keep)
+    audit.record(session, user, "user.password_changed", user.email, via=via)
+
+
+def end_sessions(session: Session, user: User, *, keep: str | None = None) -> None:
+    """Sign `user` out everywhere (but the session whose cookie is `keep`)."""
     ended = delete(WebSession).where(WebSession.user_id == user.id)
     if keep is not None:
         ended = ended.where(WebSession.id_hash != token_hash(keep))
     session.execute(ended)
-    audit.record(session, user, "user.password_changed", user.email)
 
 
 def set_flash(session: Session, cookie: str, kind: str, text: str) -> None:

@@ -31,6 +31,16 @@ ACTIONS = (
     "login.sso",
     "user.role_added",
     "user.password_changed",
+    "user.invited",
+    "user.invitation_accepted",
+    "user.reset_requested",
+    "login.link",
+    "user.renamed",
+    "user.email_change_requested",
+    "user.email_changed",
+    "user.role_removed",
+    "user.deactivated",
+    "user.reactivated",
 )
 
 

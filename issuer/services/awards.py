@@ -1,4 +1,6 @@
-"""Awards: a supervisor's attestation of a whole level issues its signed credential; revocation.
+"""Awards: a supervisor's attestation of a whole level issues its signed credential; revocation
+and suspension, each told to the learner by e-mail (queued in the same transaction, so a change
+that rolls back sends nothing, and a repeated revocation, which changes nothing, sends nothing).
 
 Exactly one active credential per learner and Achievement holds even when requests race: the
 database's partial unique index decides, and the loser gets AlreadyIssued. Status list indexes
@@ -26,7 +28,7 @@ from issuer.credentials import (
     status_entry,
 )
 from issuer.errors import AlreadyIssued, Conflict, InvalidInput, NotFound
-from issuer.services import audit, claims
+from issuer.services import audit, claims, mail
 from issuer.services.catalog import achievement_record
 from issuer.services.issuing import (
     STATUS_LIST_SIZE,
@@ -307,24 +309,35 @@ def _status(issuer: Issuer, index: int) -> JsonObject | list[JsonObject]:
     ]
 
 
+def suspendable(record: CredentialRecord) -> bool:
+    """Whether the credential was issued with a suspension status entry (ISSUER_SUSPENSION on
+    at issuance): a verifier checks only the lists the signed credential names."""
+    entries = json.loads(record.document).get("credentialStatus")
+    return any(
+        isinstance(e, dict) and e.get("statusPurpose") == "suspension"
+        for e in (entries if isinstance(entries, list) else [entries])
+    )
+
+
 def suspend(
     session: Session, coordinator: User, credential_id: str, *, suspended: bool, reason: str = ""
 ) -> CredentialRecord:
-    """Set or lift a suspension (idempotent); only for credentials with a suspension entry."""
+    """Set or lift a suspension (idempotent); only for credentials with a suspension entry.
+    The learner is told by e-mail each time the state changes."""
     record = award_of(session, credential(session, credential_id))
-    entries = json.loads(record.document).get("credentialStatus")
-    purposes = {
-        e.get("statusPurpose") for e in (entries if isinstance(entries, list) else [entries])
-    }
-    if "suspension" not in purposes:
+    if not suspendable(record):
         raise Conflict("this credential carries no suspension status entry; it can only be revoked")
+    if suspended and record.revoked_at is not None:
+        raise Conflict("this credential is revoked; a suspension would change nothing")
     if suspended and not reason.strip():
         raise InvalidInput("a reason is required to suspend a credential")
     reason = limits.check_text(reason.strip(), "the reason", limits.REASON, multiline=True)
     if suspended != (record.suspended_at is not None):
-        record.suspended_at = datetime.now(UTC) if suspended else None
+        now = datetime.now(UTC)
+        record.suspended_at = now if suspended else None
         action = "credential.suspended" if suspended else "credential.unsuspended"
         audit.record(session, coordinator, action, record.id, reason=reason.strip())
+        _tell_learner(session, record, SUSPENDED if suspended else REINSTATED, now, reason)
     _to_copies(session, record, suspended_at=record.suspended_at)
     return record
 
@@ -381,8 +394,9 @@ def _free_status_index(session: Session) -> int:
 def revoke(
     session: Session, coordinator: User, credential_id: str, reason: str
 ) -> CredentialRecord:
-    """Revoke: the status list shows it from the next request. Idempotent: revoking again
-    changes nothing (the first reason and date stand)."""
+    """Revoke: the status list shows it from the next request, and the learner is told by
+    e-mail. Idempotent: revoking again changes nothing and sends nothing (the first reason and
+    date stand)."""
     if not reason.strip():
         raise InvalidInput("a reason is required to revoke a credential")
     reason = limits.check_text(reason.strip(), "the reason", limits.REASON, multiline=True)
@@ -391,7 +405,65 @@ def revoke(
         record.revoked_at = datetime.now(UTC)
         record.revocation_reason = reason.strip()
         audit.record(session, coordinator, "credential.revoked", record.id, reason=reason.strip())
+        _tell_learner(session, record, REVOKED, record.revoked_at, record.revocation_reason)
     _to_copies(session, record, revoked_at=record.revoked_at, reason=record.revocation_reason)
+    return record
+
+
+# What the learner is told: (subject, what happened, what it means). Verifiers and wallets
+# learn of a change from the status list, but nothing tells the learner, who is the one an
+# employer will ask about it.
+REVOKED = (
+    "Your badge was revoked",
+    "was revoked on {date}",
+    "Verifiers now see it as revoked, and so are the copies in your wallets; it cannot be "
+    "reinstated. If you think this is a mistake, ask your training coordinator.",
+)
+SUSPENDED = (
+    "Your badge is suspended",
+    "was suspended on {date}",
+    "Until the suspension is lifted, verifiers see it as suspended, and so are the copies in "
+    "your wallets. We will e-mail you again when it is lifted.",
+)
+REINSTATED = (
+    "Your badge is valid again",
+    "is no longer suspended (since {date})",
+    "Verifiers see it as valid again, and so are the copies in your wallets.",
+)
+
+
+def _tell_learner(
+    session: Session,
+    record: CredentialRecord,
+    change: tuple[str, str, str],
+    when: datetime,
+    reason: str | None,
+) -> None:
+    subject, happened, meaning = change
+    name = record.achievement.document["name"]
+    page_url = json.loads(record.document).get("id", "")
+    because = f"Reason: {reason}\n\n" if reason else ""
+    mail.queue(
+        session,
+        to=record.learner.email,
+        subject=f"{subject}: {name}",
+        body=(
+            f"Hello {record.learner.name},\n\n"
+            f'Your Open Badge "{name}" {happened.format(date=when.strftime("%d %B %Y"))}.\n\n'
+            f"{because}{meaning}\n\n{page_url}\n"
+        ),
+    )
+
+
+def resend_claim(
+    session: Session, coordinator: User, credential_id: str, base_url: str
+) -> CredentialRecord:
+    """Send the learner a new claim link. Not for a revoked credential: the e-mail promises a
+    badge to download, share and add to a wallet, and a revoked one offers none of that."""
+    record = credential(session, credential_id)
+    if award_of(session, record).revoked_at is not None:
+        raise Conflict("this credential is revoked: there is nothing left to claim")
+    claims.send_claim(session, record, base_url, actor=coordinator)
     return record
 
 

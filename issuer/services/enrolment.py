@@ -3,6 +3,7 @@
 A dry run reports every row (valid, unchanged, duplicate, unknown supervisor, bad email, too
 long, ...) before anything is written; applying writes only valid rows and is idempotent: the
 same file twice creates nothing new. Lookups are done in bulk, so 2,000 rows take one request.
+Each account it creates is invited by e-mail to set a password (services/invitations.py).
 A row is valid only if what it stores fits its column (limits.py): one over-long name must
 cost that row, not the whole file, which one failed INSERT would on PostgreSQL.
 """
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from issuer import limits
 from issuer.errors import InvalidInput
-from issuer.services import audit
+from issuer.services import audit, invitations
 from issuer.services.accounts import EMAIL
 from issuer.store.models import Assignment, FrameworkRecord, Role, User
 
@@ -96,8 +97,9 @@ def dry_run(session: Session, data: bytes, actor: User) -> list[RowReport]:
     return _plan(session, parse(data), actor)[0]
 
 
-def apply(session: Session, data: bytes, actor: User) -> list[RowReport]:
-    """Write the valid rows (learners and assignments); returns the same report as a dry run."""
+def apply(session: Session, data: bytes, actor: User, *, base_url: str) -> list[RowReport]:
+    """Write the valid rows (learners and assignments) and invite the new learners; returns
+    the same report as a dry run."""
     reports, valid = _plan(session, parse(data), actor)
     now = datetime.now(UTC)
     users = {
@@ -109,12 +111,14 @@ def apply(session: Session, data: bytes, actor: User) -> list[RowReport]:
         for u in session.scalars(select(User).where(User.email.in_({r.supervisor for r in valid})))
     }
     frameworks = {f.soc: f for f in session.scalars(select(FrameworkRecord))}
+    invited: list[User] = []
     for row in valid:
         learner = users.get(row.email)
         if learner is None:
             learner = User(email=row.email, name=row.name, created_at=now)
             session.add(learner)
             users[row.email] = learner
+            invited.append(learner)
         if not learner.has_role("learner"):
             learner.roles.append(Role(role="learner"))
             if learner.id is not None:  # an existing person becomes a learner too: say so
@@ -129,6 +133,8 @@ def apply(session: Session, data: bytes, actor: User) -> list[RowReport]:
                 created_at=now,
             )
         )
+    for learner in invited:
+        invitations.invite(session, learner, base_url, actor=actor, now=now, first=True)
     if valid:
         audit.record(session, actor, "enrolment.applied", f"{len(valid)} rows", rows=len(valid))
     return reports
@@ -179,12 +185,16 @@ def _check(
         return "unknown supervisor", f"no account {row.supervisor!r}"
     if not supervisor.has_role("supervisor"):
         return "not a supervisor", f"{row.supervisor} does not have the supervisor role"
+    if supervisor.deactivated_at is not None:
+        return "deactivated", f"the supervisor {row.supervisor} is deactivated"
     if row.supervisor == row.email:
         return "not a supervisor", "a learner cannot be their own supervisor"
     framework = frameworks.get(row.soc)
     if framework is None:
         return "unknown framework", f"no framework {row.soc!r} has been imported"
     learner = known.get(row.email)
+    if learner is not None and learner.deactivated_at is not None:
+        return "deactivated", f"{row.email} is deactivated; reactivate them first"
     if learner is not None and (learner.id, supervisor.id, framework.id) in existing:
         return "unchanged", "already enrolled with this supervisor"
     return "valid", "will be enrolled" if learner is None else "existing account, new assignment"

@@ -68,6 +68,8 @@ def _learners_credential(session: Session, learner: User, credential_id: str) ->
         raise NotFound(f"no credential {credential_id} of yours")
     if record.revoked_at is not None:
         raise Conflict("a revoked credential cannot go into a wallet")
+    if record.suspended_at is not None:
+        raise Conflict("a suspended credential cannot go into a wallet until it is lifted")
     return record
 
 

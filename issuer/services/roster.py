@@ -32,6 +32,9 @@ def assign(
         raise InvalidInput(f"{supervisor.email} is not a supervisor")
     if learner.id == supervisor.id:
         raise SelfConfirmation("a supervisor cannot be assigned to supervise themselves")
+    for person in (learner, supervisor):
+        if person.deactivated_at is not None:
+            raise InvalidInput(f"{person.email} is deactivated; reactivate them first")
     if learner.id == actor.id:
         # A coordinator who is also a learner could otherwise pick their own supervisor.
         raise PermissionDenied("another coordinator must assign your own supervisor")

@@ -1,5 +1,6 @@
-"""What a learner takes away: the credential page's content, its live status, the downloads
-(signed JSON, baked PNG and SVG, VC-JWT, PDF certificate) and the LinkedIn links."""
+"""What a learner takes away: the credential page's content, its live status (with when and why
+it was revoked or suspended), the downloads (signed JSON, baked PNG and SVG, VC-JWT, PDF
+certificate), the LinkedIn links, who may see the page, and the OpenID4VCI offer to a wallet."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.badge_images import BadgeFace, badge_png, preview_png
@@ -16,10 +18,10 @@ from issuer.certificates import CertificateText, certificate_pdf
 from issuer.errors import NotFound
 from issuer.linkedin import Certification, add_to_profile_url, share_url
 from issuer.proofs.vc_jwt import OB3_JWT
-from issuer.services import audit
+from issuer.services import audit, exchanges, mail
 from issuer.services.awards import award_of, copies, credential
 from issuer.services.issuing import Issuer
-from issuer.store.models import CredentialRecord, User
+from issuer.store.models import AuditEvent, CredentialRecord, Exchange, User
 from issuer.types import JsonObject
 
 
@@ -33,6 +35,15 @@ class WalletCopy:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusNotice:
+    """When and why the issuer revoked or suspended the credential: what its page says to
+    whoever holds the link, so a "Revoked" is never left unexplained."""
+
+    since: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CredentialView:
     record: CredentialRecord
     document: JsonObject
@@ -40,8 +51,17 @@ class CredentialView:
     status: str  # valid, expired, revoked, suspended, renewed
     face: BadgeFace
     linkedin: Certification
-    # For the learner viewing their own award: its wallet copies.
+    # The learner is viewing their own award: the page offers wallets, sharing and visibility.
+    owner: bool = False
+    # For the owner: the award's wallet copies.
     copies: tuple[WalletCopy, ...] = ()
+    notice: StatusNotice | None = None
+
+    @property
+    def shareable(self) -> bool:
+        """Revoked or suspended, the page offers nothing to pass on (downloads, LinkedIn,
+        wallets); the signed JSON stays at the credential's URL for verifiers to check."""
+        return self.status not in ("revoked", "suspended")
 
     @property
     def achievement(self) -> JsonObject:
@@ -85,12 +105,15 @@ def view(
     levels = achievement.framework.achievements
     page_url = issuer.credential_url(record.id)
     owner = viewer is not None and viewer.id == record.learner_id
+    status = _status(record, now)
     return CredentialView(
+        owner=owner,
         copies=_wallet_copies(session, issuer, record) if owner else (),
+        notice=_notice(session, record, status),
         record=record,
         document=document,
         page_url=page_url,
-        status=_status(record, now),
+        status=status,
         face=BadgeFace(
             title=achievement.framework.title,
             label=achievement.label,
@@ -120,6 +143,27 @@ def _status(record: CredentialRecord, now: datetime) -> str:
     if record.superseded_at is not None:
         return "renewed"
     return "valid"
+
+
+def _notice(session: Session, record: CredentialRecord, status: str) -> StatusNotice | None:
+    """The revocation's date and reason are stored with the credential. A suspension's reason
+    is not (no column for it): it is read from the audit log, the latest suspension of the
+    award (wallet copies share their award's suspension)."""
+    if status == "revoked" and record.revoked_at is not None:
+        return StatusNotice(record.revoked_at, record.revocation_reason or "")
+    if status != "suspended" or record.suspended_at is None:
+        return None
+    event = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "credential.suspended",
+            AuditEvent.subject == award_of(session, record).id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    reason = event.detail.get("reason", "") if event is not None else ""
+    return StatusNotice(record.suspended_at, str(reason))
 
 
 def baked_png(item: CredentialView) -> bytes:
@@ -183,3 +227,20 @@ def _wallet_copies(
         holder = str(subject.get("id", "")) if isinstance(subject, dict) else ""
         found.append(WalletCopy(issuer.credential_url(copy.id), holder, copy.issued_at))
     return tuple(found)
+
+
+def offer_openid(session: Session, learner: User, credential_id: str) -> Exchange:
+    """An OpenID4VCI credential offer of the learner's credential, its transaction code sent by
+    e-mail (in the caller's transaction). The code never appears beside the offer: whoever
+    photographs the QR code on the learner's screen still lacks it."""
+    exchange, _, tx_code = exchanges.start_openid(session, learner, credential_id)
+    mail.queue(
+        session,
+        to=learner.email,
+        subject="Your code to add your badge to a wallet",
+        body=(
+            f"Enter this code when your wallet asks: {tx_code}\n\nIt works once, for 15 minutes.\n"
+        ),
+        secrets=[tx_code],  # erased from the stored message once delivered
+    )
+    return exchange

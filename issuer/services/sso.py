@@ -299,6 +299,8 @@ def sign_in(
             message = f"there is no account for {email} here: ask a coordinator to add you"
             return refuse(session, message, client=client, identity=identity)
         user, created = _new_learner(session, email, identity.name), True
+    if user.deactivated_at is not None:
+        return refuse(session, accounts.DEACTIVATED, client=client, identity=identity)
     audit.record(session, user, "login.sso", email, created=created, **_detail(client, identity))
     return user
 

@@ -6,7 +6,7 @@ learner and Achievement, status list indexes never reused. Everything else is in
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -65,10 +65,22 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(limits.PERSON_NAME), index=True)  # lists, by name
     password_hash: Mapped[str | None] = mapped_column(String(limits.PASSWORD_HASH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set while the person may not sign in by any way (their credentials stay valid).
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     roles: Mapped[list[Role]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 
     def has_role(self, role: str) -> bool:
         return any(r.role == role for r in self.roles)
+
+    @property
+    def state(self) -> Literal["invited", "active", "deactivated"]:
+        """deactivated; invited (never signed in, no password yet); or active."""
+        if self.deactivated_at is not None:
+            return "deactivated"
+        if self.password_hash is None and self.last_signed_in_at is None:
+            return "invited"
+        return "active"
 
 
 class Role(Base):
@@ -102,6 +114,22 @@ class WebSession(Base):
     # The message for the next page after a redirect (JSON {kind, text}), kept here rather
     # than in the URL, where anyone could write it.
     flash: Mapped[str | None] = mapped_column(Text)
+
+
+class AccountLink(Base):
+    """A single-use link e-mailed to a person (stored hashed): an invitation to set a first
+    password, a password reset, a learner's sign-in link, or the confirmation of a new e-mail
+    address (`new_email`, sent to that address). Spent by setting `used_at`, once."""
+
+    __tablename__ = "account_links"
+    token_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(limits.LINK_PURPOSE))
+    new_email: Mapped[str | None] = mapped_column(String(limits.EMAIL))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class FrameworkRecord(Base):

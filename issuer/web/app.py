@@ -65,8 +65,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.state.settings = settings
-    app.state.assets = Assets.load(settings.static_dir)
-    app.state.templates = make_templates(settings.templates_dir, app.state.assets)
+    app.state.brand = settings.brand()
+    logo, logo_type = app.state.brand.logo_file()
+    logo_name = "logo.svg" if logo_type == "image/svg+xml" else "logo.png"
+    app.state.assets = Assets.load(settings.static_dir, {logo_name: logo})
+    app.state.templates = make_templates(
+        settings.templates_dir, app.state.assets, app.state.brand, logo_name
+    )
     app.state.creator_profile = settings.issuer_profile().to_json()
     app.state.engine = make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)

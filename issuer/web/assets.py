@@ -43,8 +43,11 @@ class Assets:
     by_hashed_name: dict[str, Asset]
 
     @classmethod
-    def load(cls, directory: Path) -> Assets:
+    def load(cls, directory: Path, extra: dict[str, bytes] | None = None) -> Assets:
+        """The files of `directory`, Swagger UI's, and `extra` ones made at start-up (the
+        brand's logo as `logo.svg` or `logo.png`)."""
         found = [_asset(path.name, path.read_bytes()) for path in sorted(directory.iterdir())]
+        found += [_asset(name, content) for name, content in (extra or {}).items()]
         swagger = resources.files("fastapi_offline") / "static"
         found += [_asset(name, (swagger / name).read_bytes()) for name in SWAGGER_FILES]
         return cls({a.name: a for a in found}, {a.hashed_name: a for a in found})

@@ -331,3 +331,32 @@ def _origin(url: str) -> str:
 
 
 SameOrigin = Depends(same_origin)
+
+
+def optional_page(request: Request, session: SessionDep) -> Page | None:
+    """The signed-in browser user of a page anyone may open, for the header (their name, their
+    pages, Sign out) and the message their last action left; None for everyone else."""
+    try:
+        return page_user(request, session)
+    except SignInRequired:
+        return None
+
+
+OptionalPage = Annotated[Page | None, Depends(optional_page)]
+# The owner's form posts on their credential page: session, learner role and CSRF token.
+LearnerAction = Annotated[Page, Depends(page_action("learner"))]
+
+
+def signed_in(request: Request) -> dict[str, Page | None]:
+    """Every page's header: who is signed in (`viewer` in templates), from the browser session
+    in a short read-only transaction. No flash: that belongs to the page whose route shows it."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie or not hasattr(request.app.state, "read_sessions"):
+        return {"viewer": None}
+    try:
+        with transaction(request.app.state.read_sessions) as session:
+            # User.roles loads with the user (selectin): usable after the session closes.
+            found = accounts.session_user(session, cookie)
+    except NotAuthenticated:
+        return {"viewer": None}
+    return {"viewer": Page(found.user, found.csrf, found.scope)}

@@ -64,11 +64,41 @@ class NewRole(Strict):
     role: RoleName
 
 
+class PersonChange(Strict):
+    """A new name (at once) and/or e-mail address (once the new address confirms it)."""
+
+    name: PersonName | None = None
+    email: Email | None = None
+
+
 class UserOut(BaseModel):
     id: int
     email: str
     name: str
     roles: list[str]
+
+
+class PersonOut(UserOut):
+    """A person as coordinators see them: invited (no password yet), active or deactivated."""
+
+    state: Literal["invited", "active", "deactivated"]
+    created_at: datetime
+    last_signed_in_at: datetime | None
+    deactivated_at: datetime | None
+
+
+class PersonChanged(PersonOut):
+    email_confirmation_sent_to: str | None = Field(
+        description="the new address a confirmation link went to; the e-mail changes once "
+        "it is followed"
+    )
+
+
+class PeoplePage(BaseModel):
+    people: list[PersonOut]
+    total: int
+    page: int
+    pages: int
 
 
 class NewAssignment(Strict):
@@ -269,6 +299,16 @@ class DeadLetterOut(BaseModel):
 def user_out(user: User) -> UserOut:
     return UserOut(
         id=user.id, email=user.email, name=user.name, roles=sorted(r.role for r in user.roles)
+    )
+
+
+def person_out(user: User) -> PersonOut:
+    return PersonOut(
+        **user_out(user).model_dump(),
+        state=user.state,
+        created_at=user.created_at,
+        last_signed_in_at=user.last_signed_in_at,
+        deactivated_at=user.deactivated_at,
     )
 
 

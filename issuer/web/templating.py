@@ -10,11 +10,18 @@ import jinja2
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from issuer.brand import Brand
 from issuer.credentials import METHODS
 from issuer.web.assets import Assets
+from issuer.web.deps import signed_in
 
 
-def make_templates(directory: Path, assets: Assets | None = None) -> Jinja2Templates:
+def make_templates(
+    directory: Path,
+    assets: Assets | None = None,
+    brand: Brand | None = None,
+    logo_name: str = "logo.svg",
+) -> Jinja2Templates:
     """One environment for every template; StrictUndefined turns a typo into an error.
 
     `asset('app.css')` in a template is the content-hashed URL of a static file."""
@@ -28,7 +35,12 @@ def make_templates(directory: Path, assets: Assets | None = None) -> Jinja2Templ
     environment.globals["method_words"] = METHODS
     if assets is not None:
         environment.globals["asset"] = assets.url
-    return Jinja2Templates(env=environment)
+    if brand is not None:
+        # `brand.name`, `brand.colour`; the logo under its content-hashed name.
+        environment.globals["brand"] = brand
+        environment.globals["logo_url"] = assets.url(logo_name) if assets is not None else ""
+    # Every page's header knows who is signed in (deps.signed_in), whatever its route passes.
+    return Jinja2Templates(env=environment, context_processors=[signed_in])
 
 
 def http_url(value: object) -> str | None:

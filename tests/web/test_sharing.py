@@ -59,9 +59,11 @@ def test_page_shows_badge_statements_status_and_link_preview(
         io.BytesIO(world.client.get(f"/credentials/{credential_id}/preview.png").content)
     )
     assert image.size[0] >= 1200 and image.size[1] >= 627
-    assert (
-        "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&amp;name=" in page.text
-    )
+    owner = world.client.get(
+        f"/credentials/{credential_id}", headers={**HTML, **bearer(world.learner)}
+    ).text
+    assert "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&amp;name=" in owner
+    assert "linkedin.com/profile/add" not in page.text  # strangers are not offered it
     revoke = world.client.post(
         f"/api/credentials/{credential_id}/revoke",
         json={"reason": "error"},

@@ -3,16 +3,18 @@ document, the status lists, and each credential's own URL (a page for people, th
 for machines, and the downloads).
 
 Credential pages are for anyone holding the link unless the learner made them private; they
-are never indexed (`X-Robots-Tag: noindex`).
+are never indexed (`X-Robots-Tag: noindex`). The learner viewing their own page also gets what
+to do with it: add it to a wallet (routes/wallets.py), share it, and make it private or public.
 """
 
 from __future__ import annotations
 
 import hashlib
 import textwrap
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from issuer.badge_images import BadgeFace
 from issuer.dids import DID_WEB, did_web_path
@@ -22,7 +24,17 @@ from issuer.services.catalog import CatalogEntry, stored_catalog
 from issuer.services.identity import IssuerIdentity
 from issuer.services.sharing import CredentialView
 from issuer.services.status import published_list
-from issuer.web.deps import IssuerDep, OptionalUser, ReadSessionDep, SessionDep, optional_issuer
+from issuer.store.models import User
+from issuer.web.deps import (
+    IssuerDep,
+    LearnerAction,
+    OptionalPage,
+    OptionalUser,
+    ReadSessionDep,
+    SessionDep,
+    flash,
+    optional_issuer,
+)
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
 
@@ -145,7 +157,7 @@ def render_badge_svg(request: Request, face: BadgeFace, caption: str) -> str:
 
 
 def _view(
-    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+    request: Request, session: SessionDep, issuer: IssuerDep, user: User | None, credential_id: str
 ) -> CredentialView:
     settings = request.app.state.settings
     return sharing.view(
@@ -167,24 +179,46 @@ def _download(body: bytes | str, media_type: str, filename: str) -> Response:
 
 @router.get("/credentials/{credential_id}")
 def credential_page(
-    request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
+    request: Request,
+    session: SessionDep,
+    issuer: IssuerDep,
+    user: OptionalUser,
+    page: OptionalPage,
+    credential_id: str,
 ) -> Response:
     """JSON-LD (`Accept: application/ld+json` or `application/json`): the signed credential
-    exactly as issued. Otherwise the page: badge, statements, issuer, dates, live status."""
-    item = _view(request, session, issuer, user, credential_id)
+    exactly as issued, revoked or not. Otherwise the page: badge, statements, issuer, dates,
+    live status (when and why, if revoked or suspended); for its learner, what to do with it."""
+    item = _view(request, session, issuer, page.user if page else user, credential_id)
     if wants_json(request):
         return Response(item.record.document, media_type="application/ld+json", headers=NOINDEX)
     response = render(
         request,
         "credentials/page.html",
-        {
-            "item": item,
-            "linkedin": item.linkedin_urls(),
-            "is_learner": user is not None and user.id == item.record.learner_id,
-        },
+        {"item": item, "linkedin": item.linkedin_urls(), "page": page},
     )
     response.headers.update(NOINDEX)
     return response
+
+
+@router.post("/credentials/{credential_id}/visibility", tags=["pages"])
+def visibility_from_page(
+    request: Request,
+    session: SessionDep,
+    page: LearnerAction,
+    credential_id: str,
+    public: Annotated[bool, Form()],
+) -> Response:
+    """The owner's "Make it private / public" button (routes/learner.py has the JSON twin)."""
+    sharing.set_visibility(session, page.user, credential_id, public)
+    flash(
+        request,
+        session,
+        "your badge page is public: anyone with the link can see and verify it"
+        if public
+        else "your badge page is private: only you can see it",
+    )
+    return RedirectResponse(f"/credentials/{credential_id}", status_code=303)
 
 
 @router.get("/credentials/{credential_id}/credential.json")

@@ -1,4 +1,5 @@
-"""Wallets: the VC-API exchange (interaction URL, LCW deep links) and OpenID4VCI 1.0.
+"""Wallets: the VC-API exchange (interaction URL, LCW deep links) and OpenID4VCI 1.0, started
+by the JSON API or by the buttons on the learner's credential page.
 
 The async routes (they read the body themselves) hand the service call to the thread pool:
 spending a single-use exchange, token or nonce waits on the database for a racing request's
@@ -19,13 +20,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from issuer.errors import InvalidInput
-from issuer.services import exchanges, mail
+from issuer.services import exchanges, sharing
 from issuer.services.exchanges import OAuthError
-from issuer.web.deps import IssuerDep, LearnerDep, SessionDep, deliver_mail
+from issuer.web.deps import (
+    IssuerDep,
+    LearnerAction,
+    LearnerDep,
+    OptionalPage,
+    SessionDep,
+    deliver_mail,
+)
 from issuer.web.negotiation import wants_json
 from issuer.web.templating import render
 
 router = APIRouter(tags=["wallets"])
+# The pages below show a single-use link: neither a cache nor the back button may keep it.
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def qr_svg(data: str) -> str:
@@ -50,7 +60,7 @@ def start_exchange(
 
 @router.get("/interactions/{exchange_id}")
 def interaction(
-    request: Request, exchange_id: str, session: SessionDep, issuer: IssuerDep
+    request: Request, exchange_id: str, session: SessionDep, issuer: IssuerDep, page: OptionalPage
 ) -> Response:
     """`Accept: application/json` → the protocols; otherwise a page for a person. Never consumes."""
     exchange = exchanges.live_exchange(session, exchange_id, "vcapi", datetime.now(UTC))
@@ -60,8 +70,32 @@ def interaction(
     return render(
         request,
         "wallets/interaction.html",
-        {"links": found, "qr": qr_svg(found["interaction_url"])},
+        {"links": found, "qr": qr_svg(found["interaction_url"]), "page": page, "back": None},
     )
+
+
+@router.post("/credentials/{credential_id}/wallet", tags=["pages"])
+def exchange_from_page(
+    request: Request,
+    credential_id: str,
+    session: SessionDep,
+    page: LearnerAction,
+    issuer: IssuerDep,
+) -> Response:
+    """The credential page's "Add to a wallet": a one-time exchange, as a QR code and links."""
+    found = exchanges.links(exchanges.start_vcapi(session, page.user, credential_id), issuer)
+    response = render(
+        request,
+        "wallets/interaction.html",
+        {
+            "links": found,
+            "qr": qr_svg(found["interaction_url"]),
+            "page": page,
+            "back": f"/credentials/{credential_id}",
+        },
+    )
+    response.headers.update(NO_STORE)
+    return response
 
 
 @router.post("/exchanges/{exchange_id}")
@@ -121,16 +155,7 @@ def start_openid(
     issuer: IssuerDep,
 ) -> dict[str, str]:
     """A credential offer by reference (QR / link); the transaction code goes by e-mail."""
-    exchange, _, tx_code = exchanges.start_openid(session, user, credential_id)
-    mail.queue(
-        session,
-        to=user.email,
-        subject="Your code to add your badge to a wallet",
-        body=(
-            f"Enter this code when your wallet asks: {tx_code}\n\nIt works once, for 15 minutes.\n"
-        ),
-        secrets=[tx_code],  # erased from the stored message once delivered
-    )
+    exchange = sharing.offer_openid(session, user, credential_id)
     background.add_task(deliver_mail, request.app)
     link = exchanges.offer_link(exchange, issuer)
     return {
@@ -138,6 +163,34 @@ def start_openid(
         "offer_link": link,
         "qr_svg": qr_svg(link),
     }
+
+
+@router.post("/credentials/{credential_id}/openid-offer", tags=["pages"])
+def offer_from_page(
+    request: Request,
+    background: BackgroundTasks,
+    credential_id: str,
+    session: SessionDep,
+    page: LearnerAction,
+    issuer: IssuerDep,
+) -> Response:
+    """The credential page's OpenID4VCI button: the offer as a QR code and a link; the
+    transaction code goes to the learner's e-mail, never onto this page."""
+    exchange = sharing.offer_openid(session, page.user, credential_id)
+    background.add_task(deliver_mail, request.app)
+    link = exchanges.offer_link(exchange, issuer)
+    response = render(
+        request,
+        "wallets/offer.html",
+        {
+            "link": link,
+            "qr": qr_svg(link),
+            "page": page,
+            "back": f"/credentials/{credential_id}",
+        },
+    )
+    response.headers.update(NO_STORE)
+    return response
 
 
 @router.get("/oid4vci/offers/{exchange_id}")

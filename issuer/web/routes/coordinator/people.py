@@ -1,41 +1,52 @@
-"""Frameworks, people, assignments, bulk enrolment and progress: the coordinator's console
-(`/coordinator`) and its API, side by side, each calling the same service."""
+"""People, for the coordinator: the People pages (`/coordinator/people`) and the API beside
+them. A person added here (or by enrolment) is e-mailed an invitation to set a password; a
+person is renamed, given a new e-mail address (once it confirms), given or relieved of roles,
+deactivated and reactivated; never by themselves.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from issuer import limits
 from issuer.errors import IssuerError
-from issuer.services import accounts, awards, catalog, dashboard, enrolment, mail, roster, signoff
-from issuer.services.enrolment import RowReport
-from issuer.store.models import FrameworkRecord, User
+from issuer.services import (
+    accounts,
+    invitations,
+    people,
+)
+from issuer.store.models import User
 from issuer.web.deps import (
     CoordinatorAction,
     CoordinatorDep,
     CoordinatorPage,
     Page,
     SessionDep,
+    deliver_mail,
     flash,
 )
 from issuer.web.errors import status_for
+from issuer.web.routes.coordinator.console import (
+    done_home,
+    home_with_error,
+    public_base_url,
+)
 from issuer.web.schemas import (
-    AssignmentOut,
-    CatalogEntry,
-    EnrolmentReport,
-    EnrolmentRowOut,
-    FrameworkImported,
-    LevelProgressOut,
-    NewAssignment,
     NewRole,
     NewUser,
+    PeoplePage,
+    PersonChange,
+    PersonChanged,
+    PersonOut,
+    Queued,
+    RoleName,
     UserOut,
-    progress_out,
+    person_out,
     user_out,
 )
 from issuer.web.templating import render
@@ -48,48 +59,27 @@ EXPIRING_SHOWN = 50
 PEOPLE_SHOWN = 200
 
 
-# ── JSON ──
-
-
-@router.post("/api/frameworks", status_code=201)
-async def import_framework(
+@router.post("/api/users", status_code=201)
+def create_user(
+    body: NewUser,
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     user: CoordinatorDep,
-    validity_days: Annotated[int | None, Query(ge=1, le=36500)] = None,
-) -> FrameworkImported:
-    """Import a framework file (the request body) and its Achievements."""
-    record = _import(request, session, user, await request.body(), "upload", validity_days)
-    return FrameworkImported(
-        soc=record.soc, title=record.title, achievements=[a.url for a in record.achievements]
-    )
-
-
-@router.get("/api/frameworks")
-def list_frameworks(session: SessionDep, user: CoordinatorDep) -> list[CatalogEntry]:
-    return [
-        CatalogEntry(
-            soc=f.framework.occupation.soc,
-            title=f.framework.occupation.title,
-            level=f.level.key,
-            achievement=f.achievement["id"],
-        )
-        for f in catalog.stored_catalog(session).entries
-    ]
-
-
-@router.post("/api/users", status_code=201)
-def create_user(body: NewUser, session: SessionDep, user: CoordinatorDep) -> UserOut:
-    """Create a learner, supervisor or coordinator; 409 when the e-mail has an account
-    (give that person another role with `POST /api/users/{id}/roles`)."""
-    created = accounts.create_user(
+) -> UserOut:
+    """Create a learner, supervisor or coordinator, e-mailed an invitation to set a password
+    (none when `password` is given); 409 when the e-mail has an account (give that person
+    another role with `POST /api/users/{id}/roles`)."""
+    created = invitations.add_person(
         session,
         email=body.email,
         name=body.name,
-        roles=list(body.roles),
+        roles=body.roles,
+        base_url=public_base_url(request),
         password=body.password,
         actor=user,
     )
+    background.add_task(deliver_mail, request.app)
     return user_out(created)
 
 
@@ -100,146 +90,115 @@ def add_role(user_id: Id, body: NewRole, session: SessionDep, user: CoordinatorD
     return user_out(accounts.add_role(session, person, body.role, actor=user))
 
 
-@router.post("/api/enrolments")
-async def enrol(
-    request: Request,
+@router.get("/api/users")
+def list_people(
     session: SessionDep,
     user: CoordinatorDep,
-    dry_run: Annotated[bool, Query()] = True,
-) -> EnrolmentReport:
-    """Bulk enrolment from a CSV body (name, email, supervisor_email, framework[, cohort]).
-
-    `dry_run=true` (the default) reports each row and writes nothing; `dry_run=false` writes
-    the valid rows. Applying the same file again creates nothing new.
-    """
-    plan = enrolment.dry_run if dry_run else enrolment.apply
-    rows = plan(session, await request.body(), user)
-    summary: dict[str, int] = {}
-    for row in rows:
-        summary[row.status] = summary.get(row.status, 0) + 1
-    return EnrolmentReport(applied=not dry_run, summary=summary, rows=_rows(rows))
-
-
-def _rows(rows: list[RowReport]) -> list[EnrolmentRowOut]:
-    return [
-        EnrolmentRowOut(row=r.row, email=r.email, status=r.status, message=r.message) for r in rows
-    ]
-
-
-@router.post("/api/assignments", status_code=201)
-def assign(body: NewAssignment, session: SessionDep, user: CoordinatorDep) -> AssignmentOut:
-    assignment = roster.assign(
-        session,
-        user,
-        learner_email=body.learner_email,
-        supervisor_email=body.supervisor_email,
-        soc=body.soc,
-    )
-    return AssignmentOut(
-        id=assignment.id,
-        learner_id=assignment.learner_id,
-        supervisor_id=assignment.supervisor_id,
+    q: Annotated[str, Query(max_length=limits.EMAIL)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> PeoplePage:
+    """Everyone, by name, 50 a page; `q` finds a part of a name or e-mail address."""
+    found = people.directory(session, search=q, page=page)
+    return PeoplePage(
+        people=[person_out(p) for p in found.people],
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
     )
 
 
-@router.get("/api/learners/{learner_id}/progress")
-def learner_progress(
-    learner_id: Id,
-    soc: Annotated[str, Query(max_length=10)],
+@router.get("/api/users/{user_id}")
+def get_person(user_id: Id, session: SessionDep, user: CoordinatorDep) -> PersonOut:
+    return person_out(accounts.user_by_id(session, user_id))
+
+
+@router.patch("/api/users/{user_id}")
+def change_person(
+    user_id: Id,
+    body: PersonChange,
+    request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     user: CoordinatorDep,
-) -> list[LevelProgressOut]:
-    roster.learner(session, learner_id)
-    return progress_out(signoff.progress(session, learner_id, soc))
-
-
-def _import(
-    request: Request,
-    session: Session,
-    user: User,
-    data: bytes,
-    name: str,
-    validity_days: int | None = None,
-) -> FrameworkRecord:
-    settings = request.app.state.settings
-    return catalog.import_framework(
+) -> PersonChanged:
+    """Rename at once; a new e-mail address changes when the link sent to it is followed."""
+    person = accounts.user_by_id(session, user_id)
+    sent_to = people.change(
         session,
-        data,
-        name,
-        base_url=settings.base_url,
-        creator=settings.issuer_profile(),
-        language=settings.language,
-        validity_days=validity_days,
+        person,
+        name=body.name,
+        email=body.email,
+        base_url=public_base_url(request),
         actor=user,
     )
+    background.add_task(deliver_mail, request.app)
+    return PersonChanged(**person_out(person).model_dump(), email_confirmation_sent_to=sent_to)
 
 
-# ── pages ──
+@router.post("/api/users/{user_id}/deactivate")
+def deactivate(user_id: Id, session: SessionDep, user: CoordinatorDep) -> PersonOut:
+    """No way in any more (sessions, tokens and links end); their credentials stay valid."""
+    person = accounts.user_by_id(session, user_id)
+    return person_out(people.deactivate(session, person, actor=user))
 
 
-def _home(session: Session, page: Page) -> dict[str, object]:
-    return {
-        "page": page,
-        "figures": dashboard.dashboard(session),
-        "frameworks": catalog.stored_catalog(session).frameworks(),
-        "learners": dashboard.people(session, "learner", PEOPLE_SHOWN),
-        "supervisors": dashboard.people(session, "supervisor", PEOPLE_SHOWN),
-        "expiring": awards.expiring(session, within=timedelta(days=30), limit=EXPIRING_SHOWN),
-        "dead_letters": mail.count_dead_letters(session),
-    }
+@router.post("/api/users/{user_id}/reactivate")
+def reactivate(user_id: Id, session: SessionDep, user: CoordinatorDep) -> PersonOut:
+    person = accounts.user_by_id(session, user_id)
+    return person_out(people.reactivate(session, person, actor=user))
 
 
-def _done(request: Request, session: Session, message: str) -> Response:
-    """POST/redirect/GET back to the console, the message kept for it in the session."""
-    flash(request, session, message)
-    return RedirectResponse("/coordinator", status_code=303)
+@router.delete("/api/users/{user_id}/roles/{role}")
+def remove_role(
+    user_id: Id, role: RoleName, session: SessionDep, user: CoordinatorDep
+) -> PersonOut:
+    """Take a role away (audited); never one's own (403), never the last (409)."""
+    person = accounts.user_by_id(session, user_id)
+    return person_out(accounts.remove_role(session, person, role, actor=user))
 
 
-def _with_error(
-    request: Request, session: Session, page: Page, message: str, status: int
-) -> Response:
-    """The console again with the error shown in place (the failed step's savepoint is gone)."""
-    context = {**_home(session, page), "error": message}
-    return render(request, "pages/coordinator/home.html", context, status_code=status)
-
-
-@router.get("/coordinator", tags=["pages"])
-def coordinator_home(request: Request, session: SessionDep, page: CoordinatorPage) -> Response:
-    return render(request, "pages/coordinator/home.html", _home(session, page))
-
-
-@router.post("/coordinator/frameworks", tags=["pages"])
-async def upload_framework(
+@router.post("/api/users/{user_id}/invitation", status_code=202)
+def resend_invitation(
+    user_id: Id,
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
-    page: CoordinatorAction,
-    file: Annotated[UploadFile, File()],
-) -> Response:
-    data = await file.read(limits.FRAMEWORK_FILE_BYTES + 1)
-    try:
-        with session.begin_nested():
-            _import(request, session, page.user, data, file.filename or "upload")
-    except IssuerError as error:
-        message = f"The framework was not imported. {error}"
-        return _with_error(request, session, page, message, status_for(error))
-    return _done(request, session, "framework imported")
+    user: CoordinatorDep,
+) -> Queued:
+    """A new invitation (the earlier one stops working); 409 once they have a password."""
+    person = accounts.user_by_id(session, user_id)
+    invitations.resend(session, person, public_base_url(request), actor=user)
+    background.add_task(deliver_mail, request.app)
+    return Queued()
 
 
 @router.post("/coordinator/people", tags=["pages"])
 def add_person(
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     page: CoordinatorAction,
     name: Text,
     email: Text,
     role: Text,
 ) -> Response:
+    """Add a person; they are e-mailed an invitation to set their password."""
     try:
         with session.begin_nested():
-            accounts.create_user(session, email=email, name=name, roles=[role], actor=page.user)
+            person = invitations.add_person(
+                session,
+                email=email,
+                name=name,
+                roles=[role],
+                base_url=public_base_url(request),
+                actor=page.user,
+            )
     except IssuerError as error:
-        return _with_error(request, session, page, str(error), status_for(error))
-    return _done(request, session, f"{role} added")
+        return home_with_error(request, session, page, str(error), status_for(error))
+    background.add_task(deliver_mail, request.app)
+    return done_home(
+        request, session, f"{role} added; an invitation was e-mailed to {person.email}"
+    )
 
 
 @router.post("/coordinator/people/roles", tags=["pages"])
@@ -252,79 +211,148 @@ def add_role_from_page(
             person = accounts.user_by_email(session, email)
             accounts.add_role(session, person, role, actor=page.user)
     except IssuerError as error:
-        return _with_error(request, session, page, str(error), status_for(error))
-    return _done(request, session, f"{role} role given to {person.email}")
+        return home_with_error(request, session, page, str(error), status_for(error))
+    return done_home(request, session, f"{role} role given to {person.email}")
 
 
-@router.post("/coordinator/assignments", tags=["pages"])
-def add_assignment(
+@router.get("/coordinator/people", tags=["pages"])
+def people_page(
     request: Request,
     session: SessionDep,
-    page: CoordinatorAction,
-    learner_email: Text,
-    supervisor_email: Text,
-    soc: Text,
+    page: CoordinatorPage,
+    q: Annotated[str, Query(max_length=limits.EMAIL)] = "",
+    number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> Response:
+    found = people.directory(session, search=q, page=number)
+    return render(
+        request, "pages/coordinator/people.html", {"page": page, "found": found, "q": q.strip()}
+    )
+
+
+@router.get("/coordinator/people/{user_id}", tags=["pages"])
+def person_page(
+    request: Request, session: SessionDep, page: CoordinatorPage, user_id: Id
+) -> Response:
+    return _person(request, session, page, user_id)
+
+
+def _person(
+    request: Request,
+    session: Session,
+    page: Page,
+    user_id: int,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    context = {
+        "page": page,
+        "person": accounts.user_by_id(session, user_id),
+        "roles": accounts.ROLES,
+        "error": error,
+    }
+    return render(request, "pages/coordinator/person.html", context, status_code=status)
+
+
+def _person_action(
+    request: Request,
+    session: Session,
+    page: Page,
+    user_id: int,
+    action: Callable[[User], str],
+) -> Response:
+    """Run `action` on the person (in a savepoint); back to their page with its message, or
+    their page again with the error in place."""
     try:
         with session.begin_nested():
-            roster.assign(
-                session,
-                page.user,
-                learner_email=learner_email,
-                supervisor_email=supervisor_email,
-                soc=soc,
-            )
+            message = action(accounts.user_by_id(session, user_id))
     except IssuerError as error:
-        return _with_error(request, session, page, str(error), status_for(error))
-    return _done(request, session, "supervisor assigned")
+        return _person(request, session, page, user_id, str(error), status_for(error))
+    flash(request, session, message)
+    return RedirectResponse(f"/coordinator/people/{user_id}", status_code=303)
 
 
-@router.post("/coordinator/enrolment", tags=["pages"])
-async def enrol_from_page(
+@router.post("/coordinator/people/{user_id}", tags=["pages"])
+def edit_person(
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     page: CoordinatorAction,
-    file: Annotated[UploadFile | None, File()] = None,
-    content: Annotated[str, Form(max_length=6_000_000)] = "",
-    apply: Annotated[str, Form(max_length=10)] = "",
+    user_id: Id,
+    name: Text,
+    email: Text,
 ) -> Response:
-    """Upload → dry-run report; the report's "Enrol" button sends the same file back to apply."""
-    data = (
-        await file.read(enrolment.MAX_BYTES + 1)
-        if file is not None and file.filename
-        else content.encode()
-    )
-    try:
-        with session.begin_nested():
-            plan = enrolment.apply if apply else enrolment.dry_run
-            rows = plan(session, data, page.user)
-    except IssuerError as error:
-        return _with_error(request, session, page, str(error), status_for(error))
-    return render(
-        request,
-        "pages/coordinator/enrolment.html",
-        {
-            "page": page,
-            "rows": rows,
-            "applied": bool(apply),
-            "valid": sum(1 for row in rows if row.status == "valid"),
-            "content": data.decode("utf-8-sig", "replace"),
-        },
-    )
+    """The name changes at once; a new e-mail address once the link sent to it is followed."""
+
+    def edit(person: User) -> str:
+        sent_to = people.change(
+            session,
+            person,
+            name=name,
+            email=email,
+            base_url=public_base_url(request),
+            actor=page.user,
+        )
+        background.add_task(deliver_mail, request.app)
+        return f"saved; a confirmation link was sent to {sent_to}" if sent_to else "saved"
+
+    return _person_action(request, session, page, user_id, edit)
 
 
-@router.get("/coordinator/learners/{learner_id}", tags=["pages"])
-def learner_matrix(
-    request: Request, session: SessionDep, page: CoordinatorPage, learner_id: int, soc: str
+@router.post("/coordinator/people/{user_id}/roles", tags=["pages"])
+def give_role(
+    request: Request, session: SessionDep, page: CoordinatorAction, user_id: Id, role: Text
 ) -> Response:
-    learner = roster.learner(session, learner_id)
-    return render(
-        request,
-        "pages/progress.html",
-        {
-            "page": page,
-            "learner": learner,
-            "soc": soc,
-            "levels": signoff.progress(session, learner_id, soc),
-        },
-    )
+    def give(person: User) -> str:
+        accounts.add_role(session, person, role, actor=page.user)
+        return f"{role} role given"
+
+    return _person_action(request, session, page, user_id, give)
+
+
+@router.post("/coordinator/people/{user_id}/roles/remove", tags=["pages"])
+def take_role(
+    request: Request, session: SessionDep, page: CoordinatorAction, user_id: Id, role: Text
+) -> Response:
+    def take(person: User) -> str:
+        accounts.remove_role(session, person, role, actor=page.user)
+        return f"{role} role removed"
+
+    return _person_action(request, session, page, user_id, take)
+
+
+@router.post("/coordinator/people/{user_id}/deactivate", tags=["pages"])
+def deactivate_from_page(
+    request: Request, session: SessionDep, page: CoordinatorAction, user_id: Id
+) -> Response:
+    def shut(person: User) -> str:
+        people.deactivate(session, person, actor=page.user)
+        return "deactivated: signed out everywhere, API tokens revoked; credentials stay valid"
+
+    return _person_action(request, session, page, user_id, shut)
+
+
+@router.post("/coordinator/people/{user_id}/reactivate", tags=["pages"])
+def reactivate_from_page(
+    request: Request, session: SessionDep, page: CoordinatorAction, user_id: Id
+) -> Response:
+    def reopen(person: User) -> str:
+        people.reactivate(session, person, actor=page.user)
+        return "reactivated"
+
+    return _person_action(request, session, page, user_id, reopen)
+
+
+@router.post("/coordinator/people/{user_id}/invitation", tags=["pages"])
+def invite_again(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    page: CoordinatorAction,
+    user_id: Id,
+) -> Response:
+    def invite(person: User) -> str:
+        invitations.resend(session, person, public_base_url(request), actor=page.user)
+        background.add_task(deliver_mail, request.app)
+        return f"a new invitation was e-mailed to {person.email}"
+
+    return _person_action(request, session, page, user_id, invite)

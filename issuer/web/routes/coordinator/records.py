@@ -1,6 +1,10 @@
 """What was issued and what happened: who holds what, revocation and suspension, claim links,
 the audit log, and the mail that could not be delivered; JSON and pages side by side.
 
+Revoking or suspending from a page takes two steps: the first shows what will happen (a
+confirmation page, the reason required); only a post that says `confirm=yes` changes anything.
+Either way the learner is e-mailed the reason.
+
 A message is given up after mail.MAX_ATTEMPTS (a mail server refusing it, an address it cannot
 take); until a coordinator looks at `/coordinator/mail` nobody would know the learner never
 got it.
@@ -16,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from issuer.errors import Conflict, InvalidInput
-from issuer.services import audit, awards, claims, mail
+from issuer.services import audit, awards, mail
 from issuer.store.models import OutboxMessage, User
 from issuer.web.deps import (
     CoordinatorAction,
@@ -69,23 +73,46 @@ def expiring_credentials(
 
 @router.post("/api/credentials/{credential_id}/revoke")
 def revoke(
-    credential_id: str, body: Revoke, session: SessionDep, user: CoordinatorDep
+    credential_id: str,
+    body: Revoke,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: CoordinatorDep,
 ) -> CredentialOut:
-    return credential_out(awards.revoke(session, user, credential_id, body.reason))
+    """Revoke (reason required; idempotent). The learner is e-mailed the reason."""
+    record = awards.revoke(session, user, credential_id, body.reason)
+    background.add_task(deliver_mail, request.app)
+    return credential_out(record)
 
 
 @router.post("/api/credentials/{credential_id}/suspend")
 def suspend(
-    credential_id: str, body: Revoke, session: SessionDep, user: CoordinatorDep
+    credential_id: str,
+    body: Revoke,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: CoordinatorDep,
 ) -> CredentialOut:
-    """Suspend (reason required); lift it with /unsuspend. Needs ISSUER_SUSPENSION at issuance."""
+    """Suspend (reason required); lift it with /unsuspend. Needs ISSUER_SUSPENSION at issuance.
+    The learner is e-mailed the reason, and again when it is lifted."""
     record = awards.suspend(session, user, credential_id, suspended=True, reason=body.reason)
+    background.add_task(deliver_mail, request.app)
     return credential_out(record)
 
 
 @router.post("/api/credentials/{credential_id}/unsuspend")
-def unsuspend(credential_id: str, session: SessionDep, user: CoordinatorDep) -> CredentialOut:
-    return credential_out(awards.suspend(session, user, credential_id, suspended=False))
+def unsuspend(
+    credential_id: str,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: CoordinatorDep,
+) -> CredentialOut:
+    record = awards.suspend(session, user, credential_id, suspended=False)
+    background.add_task(deliver_mail, request.app)
+    return credential_out(record)
 
 
 @router.post("/api/credentials/{credential_id}/resend", status_code=202)
@@ -96,7 +123,8 @@ def resend(
     session: SessionDep,
     user: CoordinatorDep,
 ) -> Queued:
-    """Send the learner a new claim link (earlier ones stay valid until they expire)."""
+    """Send the learner a new claim link (earlier ones stay valid until they expire); 409 for
+    a revoked credential."""
     _send_claim(request, background, session, credential_id, user)
     return Queued()
 
@@ -158,8 +186,7 @@ def _send_claim(
     credential_id: str,
     user: User,
 ) -> None:
-    record = awards.credential(session, credential_id)
-    claims.send_claim(session, record, request.app.state.settings.base_url, actor=user)
+    awards.resend_claim(session, user, credential_id, request.app.state.settings.base_url)
     background.add_task(deliver_mail, request.app)
 
 
@@ -200,6 +227,7 @@ def _credentials_page(
             "credentials": found[:CREDENTIALS_PER_PAGE],
             "number": number,
             "older": len(found) > CREDENTIALS_PER_PAGE,
+            "suspension": request.app.state.settings.suspension,
         },
         status_code=status_code,
     )
@@ -210,19 +238,125 @@ def _to(request: Request, session: Session, path: str, message: str) -> Response
     return RedirectResponse(path, status_code=303)
 
 
+@router.get("/coordinator/credentials/{credential_id}/revoke", tags=["pages"])
+def revoke_confirmation(
+    request: Request, session: SessionDep, page: CoordinatorPage, credential_id: str
+) -> Response:
+    """What revoking will do, and the form that does it (nothing changes yet)."""
+    return _confirmation(request, session, page, credential_id, "revoke")
+
+
 @router.post("/coordinator/credentials/{credential_id}/revoke", tags=["pages"])
 def revoke_from_page(
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     page: CoordinatorAction,
     credential_id: str,
     reason: Text = "",
+    confirm: Text = "",
 ) -> Response:
+    """Revoke once confirmed; without `confirm=yes`, the confirmation page (nothing changes)."""
+    return _change(request, background, session, page, credential_id, "revoke", reason, confirm)
+
+
+@router.get("/coordinator/credentials/{credential_id}/suspend", tags=["pages"])
+def suspend_confirmation(
+    request: Request, session: SessionDep, page: CoordinatorPage, credential_id: str
+) -> Response:
+    return _confirmation(request, session, page, credential_id, "suspend")
+
+
+@router.post("/coordinator/credentials/{credential_id}/suspend", tags=["pages"])
+def suspend_from_page(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    page: CoordinatorAction,
+    credential_id: str,
+    reason: Text = "",
+    confirm: Text = "",
+) -> Response:
+    """Suspend once confirmed; without `confirm=yes`, the confirmation page."""
+    return _change(request, background, session, page, credential_id, "suspend", reason, confirm)
+
+
+@router.post("/coordinator/credentials/{credential_id}/unsuspend", tags=["pages"])
+def unsuspend_from_page(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    page: CoordinatorAction,
+    credential_id: str,
+) -> Response:
+    """Lift a suspension: it restores the credential, so it needs no confirmation step."""
+    awards.suspend(session, page.user, credential_id, suspended=False)
+    background.add_task(deliver_mail, request.app)
+    return _to(
+        request,
+        session,
+        "/coordinator/credentials",
+        "suspension lifted; the learner is told by e-mail",
+    )
+
+
+def _change(
+    request: Request,
+    background: BackgroundTasks,
+    session: Session,
+    page: Page,
+    credential_id: str,
+    action: str,
+    reason: str,
+    confirm: str,
+) -> Response:
+    if confirm != "yes":
+        return _confirmation(request, session, page, credential_id, action, reason=reason)
     try:
-        awards.revoke(session, page.user, credential_id, reason)
+        if action == "revoke":
+            awards.revoke(session, page.user, credential_id, reason)
+        else:
+            awards.suspend(session, page.user, credential_id, suspended=True, reason=reason)
     except InvalidInput as error:
-        return _credentials_page(request, session, page, 1, {"error": str(error)}, 422)
-    return _to(request, session, "/coordinator/credentials", "revoked")
+        return _confirmation(
+            request, session, page, credential_id, action, reason=reason, error=str(error)
+        )
+    background.add_task(deliver_mail, request.app)
+    done = "revoked" if action == "revoke" else "suspended"
+    return _to(
+        request, session, "/coordinator/credentials", f"{done}; the learner is told by e-mail"
+    )
+
+
+def _confirmation(
+    request: Request,
+    session: Session,
+    page: Page,
+    credential_id: str,
+    action: str,
+    *,
+    reason: str = "",
+    error: str | None = None,
+) -> Response:
+    """The confirmation page of `action` (revoke or suspend); 422 when it shows an error."""
+    record = awards.award_of(session, awards.credential(session, credential_id))
+    done = record.revoked_at if action == "revoke" else record.suspended_at
+    return render(
+        request,
+        "pages/coordinator/confirm.html",
+        {
+            "page": page,
+            "action": action,
+            "record": record,
+            "name": record.achievement.document["name"],
+            "copies": len(awards.copies(session, record)),
+            "done": done,
+            "possible": action == "revoke" or awards.suspendable(record),
+            "reason": reason,
+            "error": error,
+        },
+        status_code=422 if error else 200,
+    )
 
 
 @router.post("/coordinator/credentials/{credential_id}/resend", tags=["pages"])
