@@ -14,14 +14,16 @@ from sqlalchemy.orm import Session
 from issuer.badge_images import BadgeFace, badge_png, preview_png
 from issuer.baking.png import bake_png
 from issuer.baking.svg import bake_svg
+from issuer.brand import Brand
 from issuer.certificates import CertificateText, certificate_pdf
+from issuer.credentials import METHODS
 from issuer.errors import NotFound
 from issuer.linkedin import Certification, add_to_profile_url, share_url
 from issuer.proofs.vc_jwt import OB3_JWT
 from issuer.services import audit, exchanges, mail
 from issuer.services.awards import award_of, copies, credential
 from issuer.services.issuing import Issuer
-from issuer.store.models import AuditEvent, CredentialRecord, Exchange, User
+from issuer.store.models import AuditEvent, Confirmation, CredentialRecord, Exchange, User
 from issuer.types import JsonObject
 
 
@@ -182,12 +184,21 @@ def vc_jwt(item: CredentialView, issuer: Issuer) -> str:
     return issuer.identity.sign_jwt(unsecured, form=OB3_JWT)
 
 
-def preview(item: CredentialView) -> bytes:
-    return preview_png(item.face, headline=item.document["name"], issuer=item.issuer_name)
+def preview(item: CredentialView, brand: Brand) -> bytes:
+    """The link preview; it names the learner only while their page is public: a preview is
+    copied into chats and feeds, and outlives a later "make it private"."""
+    return preview_png(
+        item.face,
+        headline=item.document["name"],
+        issuer=item.issuer_name,
+        brand=brand,
+        earner=item.record.learner.name if item.record.public else None,
+    )
 
 
-def certificate(item: CredentialView) -> bytes:
+def certificate(session: Session, item: CredentialView, brand: Brand) -> bytes:
     valid_until = item.document.get("validUntil")
+    supervisor = session.get(User, item.record.attested_by)
     return certificate_pdf(
         CertificateText(
             learner_label=item.record.learner.name,
@@ -198,8 +209,29 @@ def certificate(item: CredentialView) -> bytes:
             issued=item.record.issued_at.strftime("%d %B %Y"),
             valid_until=valid_until[:10] if isinstance(valid_until, str) else None,
             page_url=item.page_url,
+            level=item.face.label,
+            level_position=item.face.position,
+            level_count=item.face.count,
+            supervisor=supervisor.name if supervisor is not None else "",
+            confirmations=_confirmations(session, item.record),
         ),
         badge_png(item.face),
+        brand,
+    )
+
+
+def _confirmations(session: Session, record: CredentialRecord) -> tuple[str, ...]:
+    """How each statement was confirmed, in statement order: the sign-offs the award was
+    issued on (a wallet copy shares its award's)."""
+    rows = session.scalars(
+        select(Confirmation)
+        .where(Confirmation.consumed_by == award_of(session, record).id)
+        .order_by(Confirmation.statement_index)
+    )
+    return tuple(
+        f"{METHODS.get(c.method, c.method)} on {c.observed_on.day} {c.observed_on:%B %Y}, "
+        f"{c.setting}; confirmed by {c.supervisor.name}"
+        for c in rows
     )
 
 

@@ -104,7 +104,7 @@ def test_every_download_round_trips_to_a_verified_credential(
         credential_id
     )
     pdf = downloads["certificate.pdf"].content
-    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 2
     issuer = world.client.app.state.identity  # type: ignore[attr-defined]
     from issuer.services.issuing import Issuer
 

@@ -10,13 +10,12 @@ to do with it: add it to a wallet (routes/wallets.py), share it, and make it pri
 from __future__ import annotations
 
 import hashlib
-import textwrap
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from issuer.badge_images import BadgeFace
+from issuer.badge_images import BadgeFace, badge_layout
 from issuer.dids import DID_WEB, did_web_path
 from issuer.errors import NotFound
 from issuer.services import sharing
@@ -140,17 +139,7 @@ def badge_face(entry: CatalogEntry) -> BadgeFace:
 def render_badge_svg(request: Request, face: BadgeFace, caption: str) -> str:
     """templates/badges/level.svg for a badge face (the PNG twin is badge_images.badge_png)."""
     template = request.app.state.templates.get_template("badges/level.svg")
-    return str(
-        template.render(
-            title_lines=textwrap.wrap(face.title, 20)[:3],
-            label=face.label,
-            soc=face.soc,
-            colour=face.colour,
-            position=face.position,
-            count=face.count,
-            caption=caption,
-        )
-    )
+    return str(template.render(badge=badge_layout(face), caption=caption))
 
 
 # ── a credential's own URL ──
@@ -259,7 +248,8 @@ def download_pdf(
     request: Request, session: SessionDep, issuer: IssuerDep, user: OptionalUser, credential_id: str
 ) -> Response:
     item = _view(request, session, issuer, user, credential_id)
-    return _download(sharing.certificate(item), "application/pdf", "certificate.pdf")
+    pdf = sharing.certificate(session, item, request.app.state.brand)
+    return _download(pdf, "application/pdf", "certificate.pdf")
 
 
 @router.get("/credentials/{credential_id}/preview.png")
@@ -268,8 +258,9 @@ def preview(
 ) -> Response:
     """The 1200×630 image link previews (Open Graph) show."""
     item = _view(request, session, issuer, user, credential_id)
+    # Revalidated every time: a preview naming the learner must not outlive "make it private".
     return Response(
-        sharing.preview(item),
+        sharing.preview(item, request.app.state.brand),
         media_type="image/png",
-        headers={**NOINDEX, "Cache-Control": "public, max-age=3600"},
+        headers={**NOINDEX, "Cache-Control": "no-cache"},
     )
