@@ -71,12 +71,26 @@ def reported_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_INVALID) from None
 
 
+# This run's settings: read once, when a command first asks (`_new_run` forgets them at the
+# start of each run, which matters when one process runs several, as the tests do).
+_run: dict[str, Settings] = {}
+
+
+@app.callback()
+def _new_run() -> None:
+    _run.clear()
+
+
 def settings() -> Settings:
-    with reported_errors():
-        try:
-            return Settings.from_env()
-        except ValueError as error:
-            raise typer.BadParameter(f"invalid ISSUER_* setting: {error}") from None
+    """This run's settings, read from the ISSUER_* variables once: a command and every command
+    it calls (setup runs db upgrade and frameworks import) share them."""
+    if "settings" not in _run:
+        with reported_errors():
+            try:
+                _run["settings"] = Settings.from_env()
+            except ValueError as error:
+                raise typer.BadParameter(f"invalid ISSUER_* setting: {error}") from None
+    return _run["settings"]
 
 
 @achievements_app.command("build")

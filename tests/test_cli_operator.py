@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -205,3 +206,20 @@ def test_serve_says_where_it_serves(settings: Settings) -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         server.stdout.close()  # type: ignore[union-attr]
+
+
+def test_a_run_reads_its_settings_once(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`issuer setup` runs `db upgrade` and `frameworks import` too: one reading for all."""
+    from issuer import config
+
+    reads: list[int] = []
+    original = config.Settings.from_env.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[config.Settings], environ: object = None) -> config.Settings:
+        reads.append(1)
+        return original(cls, environ)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(config.Settings, "from_env", classmethod(counted))
+    result = runner.invoke(app, ["setup", "--dev"])
+    assert result.exit_code == 0, result.output
+    assert len(reads) == 1

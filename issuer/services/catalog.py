@@ -169,3 +169,14 @@ def framework_record(session: Session, soc: str) -> FrameworkRecord:
     if record is None:
         raise NotFound(f"no framework for occupation {soc!r}")
     return record
+
+
+def already_imported(session: Session, data: bytes) -> bool:
+    """Whether exactly this file is stored already (importing it again changes nothing)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return (
+        session.scalar(select(FrameworkRecord.id).where(FrameworkRecord.source == text)) is not None
+    )

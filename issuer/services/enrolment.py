@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -137,7 +137,15 @@ def apply(session: Session, data: bytes, actor: User, *, base_url: str) -> list[
         invitations.invite(session, learner, base_url, actor=actor, now=now, first=True)
     if valid:
         audit.record(session, actor, "enrolment.applied", f"{len(valid)} rows", rows=len(valid))
-    return reports
+    return [_done(report) for report in reports]
+
+
+def _done(report: RowReport) -> RowReport:
+    """What an applied row says: done, not "will be"."""
+    if report.status != "valid":
+        return report
+    message = "enrolled" if report.message == "will be enrolled" else "enrolled: " + report.message
+    return replace(report, status="enrolled", message=message)
 
 
 def _plan(session: Session, rows: list[_Row], actor: User) -> tuple[list[RowReport], list[_Row]]:

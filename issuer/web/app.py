@@ -72,7 +72,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = make_templates(
         settings.templates_dir, app.state.assets, app.state.brand, logo_name
     )
-    app.state.creator_profile = settings.issuer_profile().to_json()
+    # Settings are read once per app: the Profile, the brand and the rest live on app.state.
+    app.state.issuer_profile = settings.issuer_profile()
+    app.state.creator_profile = app.state.issuer_profile.to_json()
     app.state.engine = make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.read_sessions = read_session_factory(app.state.engine)
@@ -86,7 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.keys_dir,
             settings.key_passphrase,
             settings.did,
-            settings.issuer_profile(),
+            app.state.issuer_profile,
             proofs=settings.proofs,
             jwt_algorithm=settings.jwt_alg,
         )

@@ -45,7 +45,7 @@ def test_dry_run_reports_each_row_and_writes_nothing(world: World) -> None:
     assert [learner["email"] for learner in learners] == ["lee@example.org"]
 
     applied = post(world, csv, dry_run=False)
-    assert applied["summary"]["valid"] == 1
+    assert applied["summary"]["enrolled"] == 1
     learners = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor)).json()
     assert sorted(learner["email"] for learner in learners) == [
         "ana@example.org",
@@ -71,7 +71,7 @@ def test_two_thousand_rows_in_one_request(world: World) -> None:
         f"Learner {n},learner{n}@example.org,sam@example.org,{SOC},bulk\n" for n in range(2000)
     )
     applied = post(world, HEADER + rows, dry_run=False)
-    assert applied["summary"] == {"valid": 2000}
+    assert applied["summary"] == {"enrolled": 2000}
     assert post(world, HEADER + rows, dry_run=True)["summary"] == {"unchanged": 2000}
     learners = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor)).json()
     assert len(learners) == 2001
@@ -96,7 +96,7 @@ def test_a_value_too_long_for_its_column_costs_its_row_only(world: World) -> Non
         (6, "control character", "the name contains a line break or another control character"),
     ]
     applied = post(world, csv, dry_run=False)
-    assert applied["summary"] == {"too long": 3, "control character": 1, "valid": 1}
+    assert applied["summary"] == {"too long": 3, "control character": 1, "enrolled": 1}
     learners = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor)).json()
     assert sorted(learner["email"] for learner in learners) == [
         "di@example.org",
@@ -130,3 +130,17 @@ def test_a_coordinator_cannot_enrol_themselves(world: World) -> None:
     assert [(r["status"], r["message"]) for r in report["rows"]] == [
         ("yourself", "another coordinator must enrol you")
     ]
+
+
+def test_applied_rows_say_enrolled_and_a_sample_csv_is_offered(world: World) -> None:
+    csv = HEADER + f"Ana Ruiz,ana@example.org,sam@example.org,{SOC},2026-A\n"
+    applied = post(world, csv, dry_run=False)
+    assert [(r["status"], r["message"]) for r in applied["rows"]] == [("enrolled", "enrolled")]
+    from tests.web.test_accounts_hardening import as_session, sign_in
+
+    cookie, _ = sign_in(world.client, "coord@example.org")
+    sample = as_session(world.client, cookie).get("/coordinator/enrolment/sample.csv")
+    world.client.cookies.clear()
+    assert sample.status_code == 200 and sample.headers["content-type"].startswith("text/csv")
+    assert sample.text.startswith("name,email,supervisor_email,framework,cohort\r\n")
+    assert SOC in sample.text

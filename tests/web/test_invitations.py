@@ -253,7 +253,7 @@ def test_enrolment_invites_each_learner_it_creates(world: World, db_settings: Se
         content=csv.encode(),
         headers=bearer(world.coordinator),
     )
-    assert applied.status_code == 200 and applied.json()["summary"] == {"valid": 2}
+    assert applied.status_code == 200 and applied.json()["summary"] == {"enrolled": 2}
     # Lee had an account already: only the new learner is invited.
     assert [m.to for m in outbox(db_settings)] == ["ana@example.org"]
     path = outbox(db_settings)[0].link("/invitations/")

@@ -74,3 +74,19 @@ def test_who_holds_what_comes_a_page_at_a_time(
     assert "Learner 0" in second.text and "Learner 2" not in second.text
     assert 'href="/coordinator/credentials?page=1"' in second.text and "Older" not in second.text
     assert world.client.get("/coordinator/credentials?page=0", headers=HTML).status_code == 422
+
+
+def test_re_importing_the_same_framework_says_unchanged(world: World) -> None:
+    from tests.conftest import RADIOLOGY
+
+    csrf = sign_in(world, "coord@example.org", "correct horse battery")
+    upload = world.client.post(
+        "/coordinator/frameworks",
+        data={"csrf_token": csrf},
+        files={"file": ("radiology.json", RADIOLOGY.read_bytes(), "application/json")},
+        headers=HTML,
+    )
+    assert upload.status_code == 200
+    assert "framework unchanged: this file was imported before" in upload.text
+    assert "framework imported" not in upload.text
+    world.client.cookies.clear()

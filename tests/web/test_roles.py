@@ -116,6 +116,7 @@ PAGES = {
     ("POST", "/coordinator/people/{user_id}/reactivate"): "coordinator",
     ("POST", "/coordinator/people/{user_id}/invitation"): "coordinator",
     ("POST", "/coordinator/assignments"): "coordinator",
+    ("GET", "/coordinator/enrolment/sample.csv"): "coordinator",
     ("POST", "/coordinator/enrolment"): "coordinator",
     ("GET", "/coordinator/learners/{learner_id}"): "coordinator",
     ("GET", "/coordinator/credentials"): "coordinator",

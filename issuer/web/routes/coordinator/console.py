@@ -174,7 +174,7 @@ def _import(
         data,
         name,
         base_url=settings.base_url,
-        creator=settings.issuer_profile(),
+        creator=request.app.state.issuer_profile,
         language=settings.language,
         validity_days=validity_days,
         actor=user,
@@ -223,13 +223,33 @@ async def upload_framework(
     file: Annotated[UploadFile, File()],
 ) -> Response:
     data = await file.read(limits.FRAMEWORK_FILE_BYTES + 1)
+    unchanged = catalog.already_imported(session, data)
     try:
         with session.begin_nested():
             _import(request, session, page.user, data, file.filename or "upload")
     except IssuerError as error:
         message = f"The framework was not imported. {error}"
         return home_with_error(request, session, page, message, status_for(error))
-    return done_home(request, session, "framework imported")
+    done = "framework unchanged: this file was imported before" if unchanged else ""
+    return done_home(request, session, done or "framework imported")
+
+
+@router.get("/coordinator/enrolment/sample.csv", tags=["pages"])
+def sample_csv(session: SessionDep, page: CoordinatorPage) -> Response:
+    """A CSV to start from: the header, and rows naming the frameworks that are imported."""
+    socs = [f.occupation.soc for f in catalog.stored_catalog(session).frameworks()] or [
+        "29-2034.00"
+    ]
+    rows = [
+        "name,email,supervisor_email,framework,cohort",
+        f"Ana Ruiz,ana.ruiz@example.org,supervisor@example.org,{socs[0]},2027-A",
+        f"Bo Li,bo.li@example.org,supervisor@example.org,{socs[-1]},2027-A",
+    ]
+    return Response(
+        "\r\n".join(rows) + "\r\n",
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="enrolment-sample.csv"'},
+    )
 
 
 @router.post("/coordinator/assignments", tags=["pages"])
@@ -283,7 +303,7 @@ async def enrol_from_page(
             "page": page,
             "rows": rows,
             "applied": bool(apply),
-            "valid": sum(1 for row in rows if row.status == "valid"),
+            "valid": sum(1 for row in rows if row.status in ("valid", "enrolled")),
             "content": data.decode("utf-8-sig", "replace"),
         },
     )
