@@ -66,8 +66,10 @@ def _is_absolute(iri: str) -> bool:
     return (
         bool(colon and scheme)
         and _IRI_SCHEME.fullmatch(scheme) is not None
-        and not any(character.isspace() or ord(character) < 0x20 for character in iri)
+        and _NOT_IN_IRI.search(iri) is None
     )
 
 
 _IRI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+# `\s` on str patterns is exactly str.isspace() (Unicode White_Space and the C0 separators).
+_NOT_IN_IRI = re.compile(r"[\s\x00-\x1f]")

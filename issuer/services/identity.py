@@ -13,7 +13,6 @@ network, did:key locally, and other did:web through the bounded Fetcher.
 from __future__ import annotations
 
 import json
-from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from issuer.dids import (
     resolve_locally,
 )
 from issuer.errors import CredentialInvalid, InvalidInput, KeyMaterialError
+from issuer.jsonld.canonize import copy_json
 from issuer.jsonld.loader import CREDENTIALS_V2, load_document
 from issuer.jsonld.strict import expand_strictly
 from issuer.keys import P256, AnySigningKey, P256SigningKey, SigningKey
@@ -214,7 +214,7 @@ def prepare_credential(unsigned: JsonObject, identity: IssuerIdentity, now: date
     """Set `issuer` to our Profile (unless it already is) and `validFrom` when absent."""
     if not isinstance(unsigned, dict) or "@context" not in unsigned:
         raise CredentialInvalid("a credential is a JSON object with an @context")
-    credential = deepcopy(unsigned)
+    credential = copy_json(unsigned)
     credential.pop("proof", None)
     issuer = credential.get("issuer")
     if not (isinstance(issuer, dict) and issuer.get("id") == identity.did):

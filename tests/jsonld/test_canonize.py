@@ -1,10 +1,12 @@
 """RDFC-1.0 canonical N-Quads, byte for byte, from both implementations."""
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
 
+from issuer.errors import JsonLdInvalid
 from issuer.jsonld.canonize import canonize, canonize_reference, rdfc_escape
 
 SHARED_VECTORS = Path(__file__).parents[1] / "vectors"
@@ -156,7 +158,54 @@ def test_memoized_expansion_equals_pyld_unmemoized(
     memoized = [expand(document) for _ in range(2)]
     monkeypatch.setattr(jsonld.JsonLdProcessor, "_expand_iri", tuned._expand_iri)
     monkeypatch.setattr(jsonld.JsonLdProcessor, "_process_context", tuned._process_context)
+    monkeypatch.setattr(jsonld.JsonLdProcessor, "_expand", tuned._expand_element)
+    monkeypatch.setattr(jsonld, "copy", copy)
     assert memoized == [expand(document)] * 2
+
+
+def test_a_cohort_shares_the_expansion_of_its_achievement() -> None:
+    from issuer.jsonld import canonize as tuned
+    from issuer.jsonld.canonize import expand
+    from tests.realistic import cohort_credentials
+
+    tuned._expansions.clear()
+    first, second = cohort_credentials(2)
+    expand(first)
+    assert [key[2] for key in tuned._expansions] == ["achievement"]
+    expanded = expand(second)
+    assert len(tuned._expansions) == 1
+    expanded[0].clear()  # a hit is a copy: spoiling one result spoils no other
+    assert expand(second) != expanded
+
+
+def test_a_remembered_node_still_reports_a_dropped_term() -> None:
+    """The strict check hears about an undefined term every time, cached neighbours or not."""
+    from issuer.jsonld import canonize as tuned
+    from issuer.jsonld.strict import expand_strictly
+    from tests.realistic import realistic_credential
+
+    tuned._expansions.clear()
+    credential = realistic_credential()
+    expand_strictly(credential)
+    sloppy = json.loads(json.dumps(credential))
+    sloppy["credentialSubject"]["achievement"]["undefinedTerm"] = "x"
+    for _ in range(2):
+        with pytest.raises(JsonLdInvalid, match="undefinedTerm"):
+            expand_strictly(sloppy)
+    assert len(tuned._expansions) == 1  # the sloppy Achievement was never remembered
+
+
+def test_a_node_is_remembered_per_context() -> None:
+    """The same JSON under another context means something else."""
+    from issuer.jsonld.canonize import expand
+
+    node = {"id": "urn:x:1", "name": "x" * 2000}
+    for vocabulary in ("https://schema.org/", "https://example.org/v#", "https://schema.org/"):
+        document = {"@context": {"id": "@id", "name": f"{vocabulary}name"}, "thing": node}
+        document["@context"]["thing"] = f"{vocabulary}thing"
+        [expanded] = expand(document)
+        [thing] = expanded[f"{vocabulary}thing"]
+        assert list(thing) == ["@id", f"{vocabulary}name"]
 
 
 def test_a_term_expands_by_its_own_context_whichever_came_first() -> None:
