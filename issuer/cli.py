@@ -26,7 +26,7 @@ from issuer.errors import InvalidInput, IssuerError, NotFound
 from issuer.files import write_atomic
 from issuer.keys import ED25519, P256
 from issuer.proofs.vc_jwt import looks_like_jwt
-from issuer.services import accounts, catalog, mail, recovery
+from issuer.services import accounts, catalog, certification, mail, recovery
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
     IssuerIdentity,
@@ -459,6 +459,80 @@ def bake(
             baked = bake_svg(svg, text, jws=looks_like_jwt(text)).encode("utf-8")
     write_atomic(out, baked)
     typer.echo(f"baked {out}")
+
+
+conformance_app = typer.Typer(help="1EdTech Open Badges 3.0 certification, checked here first.")
+app.add_typer(conformance_app, name="conformance")
+
+
+@conformance_app.command("check")
+def conformance_check(
+    credential: Annotated[
+        Path | None, typer.Argument(help="A credential file: JSON, JWT, baked PNG or SVG.")
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every credential this issuer has stored.")
+    ] = False,
+    recipient: Annotated[
+        str | None,
+        typer.Option(
+            help="The e-mail address the credential must be issued to, e.g. "
+            "conformance@imsglobal.org."
+        ),
+    ] = None,
+) -> None:
+    """What 1EdTech's Issuer certification would fail: exit 0 if nothing, 1 if anything."""
+    if (credential is None) == (not every):
+        typer.echo("error: give a credential file or --all, not both", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    config = settings()
+    fetcher = Fetcher(allow_private=config.allow_private_fetch)
+    results: list[certification.Certification] = []
+    with reported_errors():
+        if credential is not None:
+            data = read_bytes(credential)
+            own = own_identity(config)
+            issuer = Issuer(own, config.base_url, suspension=config.suspension) if own else None
+            with issuer_database(config) as session:
+                results.append(
+                    certification.check_input(
+                        data,
+                        str(credential),
+                        session=session,
+                        issuer=issuer,
+                        fetcher=fetcher,
+                        recipient=recipient,
+                    )
+                )
+        else:
+            issuer = Issuer(identity(config), config.base_url, suspension=config.suspension)
+            with issuer_database(config) as session:
+                if session is None:
+                    raise InvalidInput("no database here: nothing is stored to check")
+                for result in certification.check_stored(session, issuer, fetcher):
+                    results.append(result)
+                    _print_certification(result, quiet=result.passes and every)
+    if credential is not None:
+        _print_certification(results[0], quiet=False)
+    failing = [result for result in results if not result.passes]
+    if every:
+        typer.echo(
+            f"{len(results)} checked: {len(results) - len(failing)} pass, "
+            f"{len(failing)} would fail certification"
+        )
+    if failing:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def _print_certification(result: certification.Certification, *, quiet: bool) -> None:
+    """The verdict and, unless `quiet` (a passing credential among many), every check."""
+    noted = [check for check in result.checks if check.status != "passed"]
+    if quiet and not noted:
+        return
+    verdict = "passes" if result.passes else "WOULD FAIL"
+    typer.echo(f"{result.subject}: {verdict}")
+    for check in result.checks if not quiet else noted:
+        typer.echo(f"  {check.status:11} {check.name}: {check.message}")
 
 
 @contextmanager
