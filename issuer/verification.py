@@ -30,6 +30,13 @@ from issuer.conformance import conformance_problems
 from issuer.controllers import Resolve
 from issuer.data_model import Fetch as ResourceFetch
 from issuer.data_model import Problem, credential_problems, presentation_problems
+from issuer.endorsements import (
+    Embedded,
+    embedded_endorsements,
+    endorsement_comment,
+    endorsement_problems,
+    endorser_name,
+)
 from issuer.errors import InvalidInput, IssuerError
 from issuer.jsonld.canonize import canonize_expanded
 from issuer.jsonld.loader import CREDENTIALS_V1
@@ -61,6 +68,7 @@ CHECK_NAMES = frozenset(
         "status",
         "json-ld",
         "conformance",
+        "endorsement",
     }
 )
 CHECK_ALIASES = {"credentialStatus": "status", "expiration": "validUntil", "dates": "validFrom"}
@@ -139,7 +147,72 @@ def verify_credential(
     checks.append(json_ld)
     if expect.checks is None or "conformance" in expect.checks:  # the costliest check
         checks.append(_conformance_check(document))
+    if expect.checks is None or "endorsement" in expect.checks:
+        checks += _endorsement_checks(document, now, resolve, loader, fetch)
     return VerificationReport(tuple(_only(checks, expect.checks)), document)
+
+
+# An endorsement is verified as a credential of its own, for what a credential needs to hold;
+# never its own endorsements (no recursion), never its schema (the outer one covers its shape).
+_ENDORSEMENT_CHECKS = frozenset({"proof", "issuer", "validFrom", "status", "json-ld"})
+MAX_ENDORSEMENTS = 8
+
+
+def _endorsement_checks(
+    document: JsonObject,
+    now: datetime,
+    resolve: Resolve,
+    loader: DocumentLoader,
+    fetch: Fetch | None,
+) -> list[Check]:
+    """One check per embedded endorsement. Each is optional: an endorsement that does not hold
+    is a warning about that endorsement, not a failure of the credential carrying it."""
+    checks = []
+    for count, embedded in enumerate(embedded_endorsements(document)):
+        if count == MAX_ENDORSEMENTS:
+            message = f"more than {MAX_ENDORSEMENTS} endorsements: the others were not checked"
+            checks.append(Check("endorsement", "not checked", message, NOT_CHECKED, False))
+            break
+        checks.append(_endorsement_check(embedded, now, resolve, loader, fetch))
+    return checks
+
+
+def _endorsement_check(
+    embedded: Embedded, now: datetime, resolve: Resolve, loader: DocumentLoader, fetch: Fetch | None
+) -> Check:
+    endorsement = embedded.endorsement
+    who = endorser_name(endorsement) if isinstance(endorsement, dict) else "someone"
+    label = f"endorsement of {embedded.what} by {who}"
+    problems = endorsement_problems(embedded)
+    if problems or not isinstance(endorsement, dict):
+        return Check(
+            "endorsement", "warning", f"{label} {problems[0]}", MALFORMED_VALUE_ERROR, False
+        )
+    report = verify_credential(
+        endorsement,
+        now=now,
+        resolve=resolve,
+        loader=loader,
+        fetch=fetch,
+        expect=Expectations(checks=_ENDORSEMENT_CHECKS),
+    )
+    if report.verified:
+        comment = endorsement_comment(endorsement)
+        said = f": “{comment[:200]}”" if comment else ""
+        return Check("endorsement", "passed", f"{label}, verified{said}", essential=False)
+    if not report.failed:
+        reasons = "; ".join(c.message for c in report.not_checked)
+        return Check(
+            "endorsement", "not checked", f"{label}: {reasons}", NOT_CHECKED, essential=False
+        )
+    reasons = "; ".join(f"{c.name}: {c.message}" for c in report.failed)
+    return Check(
+        "endorsement",
+        "warning",
+        f"{label} does not verify ({reasons})",
+        report.failed[0].code,
+        essential=False,
+    )
 
 
 def _data_model_checks(problems: list[Problem]) -> list[Check]:

@@ -200,7 +200,10 @@ jsonld.JsonLdProcessor._expand_iri = _memoized_expand_iri
 
 
 _EXPANSIONS_MAX = 512
+_EXPANSIONS_CHARACTERS_MAX = 32_000_000  # JSON text of keys and values, about 100 MB at most
 _SMALLEST_MEMOIZED_NODE = 1024  # characters of JSON: smaller nodes cost less than their key
+_LARGEST_MEMOIZED_NODE = 65_536  # an Achievement is ~8 KB, ~3 KB more per endorsement
+_expansions_characters = [0]
 _expansions: dict[tuple[Any, ...], tuple[Any, str]] = {}
 _expand_element = jsonld.JsonLdProcessor._expand
 _processor_init = jsonld.JsonLdProcessor.__init__
@@ -234,10 +237,11 @@ def _memoized_expand(
     Every credential of a level embeds the same Achievement (about half of the credential's
     expansion time): issuing a level to a cohort, or verifying one issuer's credentials,
     expands it again and again under the same frozen contexts. A node with an `id`, no
-    `@context` of its own and at least 1 KB of JSON is looked up by its exact JSON text, the
-    `_uuid`s of the active and type-scoped contexts, the flags pyld's expansion reads and the
-    document loader (scoped contexts met inside it are loaded with that loader). Only
-    expansions that dropped no property are kept; a hit returns a fresh copy.
+    `@context` key of its own (a whole document) and 1 to 64 KB of JSON is looked up by its
+    exact JSON text, the `_uuid`s of the active and type-scoped contexts, the flags pyld's
+    expansion reads and the document loader (contexts met inside it, as in an embedded
+    endorsement, are loaded with that loader). Only expansions that dropped no property are
+    kept; a hit returns a fresh copy; the table is bounded in entries and in characters.
     """
     key = _expansion_key(
         active_ctx, active_property, element, options, inside_list, inside_index, type_scoped_ctx
@@ -269,9 +273,15 @@ def _memoized_expand(
         type_scoped_ctx,
     )
     if dropped and dropped[0] == before and result is not None:
-        if len(_expansions) >= _EXPANSIONS_MAX:
+        text = json.dumps(result)
+        _expansions_characters[0] += len(key[-1]) + len(text)
+        if (
+            len(_expansions) >= _EXPANSIONS_MAX
+            or _expansions_characters[0] > _EXPANSIONS_CHARACTERS_MAX
+        ):
             _expansions.clear()
-        _expansions[key] = (options["documentLoader"], json.dumps(result))
+            _expansions_characters[0] = len(key[-1]) + len(text)
+        _expansions[key] = (options["documentLoader"], text)
     return result
 
 
@@ -299,7 +309,7 @@ def _expansion_key(
         text = json.dumps(element, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         return None
-    if len(text) < _SMALLEST_MEMOIZED_NODE or '"@context"' in text:
+    if not _SMALLEST_MEMOIZED_NODE <= len(text) <= _LARGEST_MEMOIZED_NODE:
         return None
     context_id = active_ctx.get("_uuid")
     scoped_id = None if type_scoped_ctx is None else type_scoped_ctx.get("_uuid")

@@ -87,7 +87,14 @@ def corpus() -> dict[str, dict]:  # type: ignore[type-arg]
     right_to_left["name"] = {"@value": "مستوى الكفاءة", "@language": "ar", "@direction": "rtl"}
     documents["credential with a right-to-left name (@direction)"] = right_to_left
     documents.update(named_graph_corpus(documents["eddsa-rdfc-2022/signedDataInt.json"]))
+    documents["credential with an embedded endorsement (its proof a named graph)"] = endorsed()
     return documents
+
+
+def endorsed() -> dict:  # type: ignore[type-arg]
+    from tests.test_endorsements import achievement_id, endorsed_credential, endorsement_of
+
+    return endorsed_credential(endorsement_of(achievement_id()))  # type: ignore[no-any-return]
 
 
 def named_graph_corpus(signed: dict) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -233,3 +240,14 @@ def test_expansion_of_untrusted_input_stops_at_its_time_limit() -> None:
     with pytest.raises(JsonLdTimeLimit), time_limit(0.001):
         canonize(big)
     assert canonize(CORPUS["did document"])  # no limit outside the block
+
+
+def test_the_memo_keeps_no_node_past_its_size_limit() -> None:
+    from issuer.jsonld import canonize as tuned
+    from issuer.jsonld.canonize import expand
+
+    tuned._expansions.clear()
+    for size in (2_000, 70_000):
+        expand({"@context": {"id": "@id", "thing": "urn:t", "name": "urn:n"},
+                "thing": {"id": f"urn:x:{size}", "name": "x" * size}})  # fmt: skip
+    assert [json.loads(key[-1])["id"] for key in tuned._expansions] == ["urn:x:2000"]
