@@ -356,13 +356,16 @@ def _moment(match: re.Match[str]) -> datetime | None:
         sign = -1 if zone[0] == "-" else 1
         offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:]))
     day = datetime(year, int(match["month"]), int(match["day"]), tzinfo=timezone(offset))
-    if match["midnight"]:
-        return day + timedelta(days=1)  # 24:00:00 is the first instant of the next day
-    fraction = int(((match["fraction"] or "") + "000000")[:6])
-    time = timedelta(
-        hours=int(match["hour"]), minutes=int(match["minute"]), seconds=int(match["second"])
-    )
-    return (day + time + timedelta(microseconds=fraction)).astimezone(UTC)
+    try:
+        if match["midnight"]:
+            return (day + timedelta(days=1)).astimezone(UTC)  # 24:00:00: the next day begins
+        fraction = int(((match["fraction"] or "") + "000000")[:6])
+        time = timedelta(
+            hours=int(match["hour"]), minutes=int(match["minute"]), seconds=int(match["second"])
+        )
+        return (day + time + timedelta(microseconds=fraction)).astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 and 9999-12-31T24:00:00Z fall outside
+        return None
 
 
 def _typed_objects(value: Any, path: str, name: str, needs_id: bool, out: _Problems) -> None:

@@ -92,6 +92,8 @@ def test_fails_if_the_credential_is_not_an_object() -> None:
         "0000-02-29T00:00:00Z",  # 1 BCE was a leap year
         "-0044-03-15T12:00:00Z",
         "12024-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+14:00",  # before year 1 in UTC: valid, though not comparable
+        "9999-12-31T24:00:00Z",  # after year 9999, likewise
     ],
 )
 def test_accepts_the_date_time_stamp(value: str) -> None:
@@ -136,6 +138,8 @@ def test_parses_date_times_as_instants() -> None:
     )
     assert parse_date_time("2024-01-01T00:00:00") == datetime(2024, 1, 1, tzinfo=UTC)
     assert parse_date_time("2023-02-29T00:00:00Z") is None
+    assert parse_date_time("0001-01-01T00:00:00+14:00") is None  # not an OverflowError
+    assert parse_date_time("9999-12-31T24:00:00Z") is None
 
 
 def test_vc11_takes_date_times_without_a_time_zone() -> None:
