@@ -73,6 +73,26 @@ class Fetcher:
                     raise FetchRefused(f"cannot fetch {url}: {type(error).__name__}") from None
         raise FetchRefused(f"{url}: more than {MAX_REDIRECTS} redirects")
 
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
+        """POST `body` to `url` under the same checks, size cap and deadline as `get`: the
+        status, content type and body of the answer, whatever its status. Redirects are not
+        followed (a POST is not replayed elsewhere)."""
+        target = self._checked(url)
+        timeout = self._remaining(url)
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=True) as client:
+            try:
+                with client.stream(
+                    "POST",
+                    target.pinned_url,
+                    content=body,
+                    headers={**headers, "host": target.host_header},
+                    extensions=target.extensions,
+                ) as response:
+                    content_type = response.headers.get("content-type", "")
+                    return response.status_code, content_type, self._read(url, response)
+            except httpx.HTTPError as error:
+                raise FetchRefused(f"cannot reach {url}: {type(error).__name__}") from None
+
     def _read(self, url: str, response: httpx.Response) -> bytes:
         body = bytearray()
         for chunk in response.iter_bytes():

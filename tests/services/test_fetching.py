@@ -50,6 +50,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
 
+    def do_POST(self) -> None:
+        if self.path == "/echo":
+            length = int(self.headers.get("content-length", "0"))
+            body = self.rfile.read(min(length, 10_000))
+            self.send_response(201)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path == "/huge":
+            self.do_GET()
+        else:
+            self._redirect("https://example.org/elsewhere")
+
     def _send(self, body: bytes) -> None:
         self.send_response(200)
         self.send_header("content-length", str(len(body)))
@@ -203,3 +217,19 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     fetcher = Fetcher(allow_http=True, allow_hosts=frozenset({"rebind.test"}), timeout=1.0)
     assert json.loads(fetcher.get(f"http://rebind.test:{port}/ok")) == DID_DOCUMENT
     assert lookups == ["rebind.test"]
+
+
+def test_posts_under_the_same_checks_and_never_follows_a_redirect(server: str) -> None:
+    assert LOCAL.post(f"{server}/echo", b'{"a": 1}', {"content-type": "application/json"}) == (
+        201,
+        "application/json",
+        b'{"a": 1}',
+    )
+    status, _, _ = LOCAL.post(f"{server}/moved", b"{}", {})
+    assert status == 302  # answered as such: a POST is not replayed somewhere else
+    with pytest.raises(FetchRefused, match="more than 100000 bytes"):
+        LOCAL.post(f"{server}/huge", b"", {})
+    with pytest.raises(FetchRefused, match="private or local"):
+        Fetcher().post("https://127.0.0.1/x", b"", {})
+    with pytest.raises(FetchRefused, match="only https"):
+        Fetcher(allow_private=True).post(f"{server}/echo", b"", {})
