@@ -17,12 +17,16 @@ def test_bundled_context_is_byte_exact(entry: dict) -> None:  # type: ignore[typ
     assert digest == entry["sha256"]
 
 
-def test_bundles_every_context_of_the_shared_manifest() -> None:
+def test_bundles_every_context_of_the_shared_manifest_and_names_the_source_of_others() -> None:
     if not SHARED_MANIFEST.exists():
         pytest.skip("shared/ is not beside this checkout")
-    shared = json.loads(SHARED_MANIFEST.read_text())["contexts"]
+    shared = {e["url"]: e["sha256"] for e in json.loads(SHARED_MANIFEST.read_text())["contexts"]}
     ours = {e["url"]: e["sha256"] for e in manifest()}
-    assert {e["url"]: e["sha256"] for e in shared} == ours
+    assert {url: ours.get(url) for url in shared} == shared
+    # beyond the shared set, only contexts that say where their bytes come from
+    extra = [e for e in manifest() if e["url"] not in shared]
+    assert [e["url"] for e in extra] == ["https://w3id.org/vc/render-method/v2rc1"]
+    assert all(e["source"] for e in extra)
 
 
 def test_serves_bundled_contexts_as_static_documents() -> None:
