@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INTEROP := tests/interop
 OIDC := tests/oidc
+LIGHTHOUSE := tests/lighthouse
 
-.PHONY: run test lint interop-deps oidc-deps clean
+.PHONY: run test lint interop-deps oidc-deps lighthouse-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/issuer serve
 
 ## test: install the test extras (and the JavaScript reference stack when npm is present), run the suite
-test: $(VENV)/.installed-test interop-deps oidc-deps
+test: $(VENV)/.installed-test interop-deps oidc-deps lighthouse-deps
 	$(BIN)/python -m pytest
 
 ## lint: ruff, mypy (strict) and the import contracts
@@ -51,5 +52,12 @@ oidc-deps:
 	  (cd $(OIDC) && npm ci --no-audit --no-fund --silent); \
 	else echo "npm not found: single sign-on tests will be skipped"; fi
 
+# Lighthouse 12.2.3, pinned (13.x needs Node 22), against Debian's Chromium; skipped without npm.
+lighthouse-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ $(LIGHTHOUSE)/node_modules/.package-lock.json -nt $(LIGHTHOUSE)/package-lock.json ] || \
+	  (cd $(LIGHTHOUSE) && npm ci --no-audit --no-fund --silent); \
+	else echo "npm not found: Lighthouse tests will be skipped"; fi
+
 clean:
-	rm -rf $(VENV) $(INTEROP)/node_modules $(OIDC)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INTEROP)/node_modules $(OIDC)/node_modules $(LIGHTHOUSE)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from issuer.contrast import WHITE, legible_against, mix, readable_on
 from issuer.errors import InvalidInput
 
 DEFAULT_COLOUR = "#1d4ed8"
@@ -19,6 +20,10 @@ HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
 MAX_LOGO_BYTES = 512_000
 PAPER_SIZES = ("A4", "Letter")
+# The surfaces static/app.css puts brand-coloured text on that are hardest to read against:
+# `--surface-muted` of its light and of its dark theme (tests/test_brand.py keeps them in step).
+LIGHT_SURFACE = "#eef1f5"
+DARK_SURFACE = "#1b2538"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,4 +73,22 @@ class Brand:
             f'fill="{self.colour}"/><text x="32" y="41" text-anchor="middle" '
             'font-family="system-ui, sans-serif" font-size="26" font-weight="700" '
             f'fill="#ffffff">{escape(self.initials)}</text></svg>'
+        )
+
+    def stylesheet(self) -> str:
+        """`brand.css`, made at start-up and served as a static asset: the brand colour reaches
+        every page as custom properties, since the Content-Security-Policy allows no inline
+        style. `--brand` fills (buttons, bars, the header's rule) with `--brand-contrast` text
+        on it; `--brand-ink` is the colour as text (links, focus rings), shaded until it reads
+        at 4.5:1 on the theme's surfaces; `--brand-soft` a pale tint for secondary fills."""
+        colour = self.colour
+        light = legible_against(colour, LIGHT_SURFACE)
+        dark = legible_against(colour, DARK_SURFACE)
+        return (
+            f"/* Generated from ISSUER_BRAND_COLOUR ({colour}) by issuer/brand.py. */\n"
+            f":root {{ --brand: {colour}; --brand-contrast: {readable_on(colour)}; "
+            f"--brand-ink: {light}; --brand-soft: {mix(colour, WHITE, 0.7)}; }}\n"
+            "@media (prefers-color-scheme: dark) {\n"
+            f"  :root {{ --brand-ink: {dark}; --brand-soft: {mix(colour, DARK_SURFACE, 0.6)}; }}\n"
+            "}\n"
         )

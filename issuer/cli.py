@@ -7,6 +7,8 @@ input; verification failures exit 1. Tracebacks are for bugs only.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +19,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from issuer import limits
+from issuer import worker as mail_worker
 from issuer.baking.png import SIGNATURE as PNG_SIGNATURE
 from issuer.baking.png import bake_png
 from issuer.baking.svg import bake_svg
@@ -25,8 +29,9 @@ from issuer.dids import DID_WEB
 from issuer.errors import InvalidInput, IssuerError, NotFound
 from issuer.files import write_atomic
 from issuer.keys import ED25519, P256
+from issuer.profiles import IssuerProfile
 from issuer.proofs.vc_jwt import looks_like_jwt
-from issuer.services import accounts, catalog, certification, mail, recovery
+from issuer.services import accounts, catalog, certification, endorsing, mail, recovery
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
     IssuerIdentity,
@@ -251,6 +256,21 @@ def mail_deliver() -> None:
 
 
 @app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit (for cron).")] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="Seconds between rounds.")
+    ] = mail_worker.INTERVAL_SECONDS,
+) -> None:
+    """Compose and deliver queued mail until stopped (SIGTERM, Ctrl-C). `issuer serve` starts
+    one; run more on other machines if you like: they share the queue."""
+    settings()  # a bad setting is told here, as everywhere
+    with reported_errors():
+        sent = mail_worker.run(interval=interval, once=once)
+    typer.echo(f"sent {sent} message(s)")
+
+
+@app.command()
 def setup(
     dev: Annotated[bool, typer.Option("--dev", help="Development defaults (make run).")] = False,
 ) -> None:
@@ -461,6 +481,113 @@ def bake(
     typer.echo(f"baked {out}")
 
 
+endorsements_app = typer.Typer(help="Endorsements of our Achievements and issuer Profile.")
+app.add_typer(endorsements_app, name="endorsements")
+
+
+@app.command()
+def endorse(
+    subject: Annotated[
+        str,
+        typer.Argument(
+            help="What is endorsed: an Achievement's URL, SOC/level (29-2034.00/proficient), "
+            "or 'issuer' for the issuer Profile."
+        ),
+    ],
+    comment: Annotated[str, typer.Option("--comment", help="What the endorser vouches for.")],
+    endorser_keys: Annotated[
+        Path,
+        typer.Option(
+            "--endorser-keys",
+            help="The endorser's key directory (made with ISSUER_KEYS_DIR=DIR issuer keys "
+            "generate); never the issuer's own.",
+        ),
+    ],
+    endorser_name: Annotated[
+        str, typer.Option("--endorser-name", help="The endorser, as people know it.")
+    ],
+    endorser_url: Annotated[
+        str | None, typer.Option("--endorser-url", help="The endorser's web site.")
+    ] = None,
+    endorser_did: Annotated[
+        str | None,
+        typer.Option(
+            "--endorser-did", help="The endorser's did:web (unset: the did:key of its key)."
+        ),
+    ] = None,
+    passphrase: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ISSUER_ENDORSER_KEY_PASSPHRASE",
+            help="The endorser's key passphrase (from ISSUER_ENDORSER_KEY_PASSPHRASE).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Sign an OB 3.0 EndorsementCredential with the endorser's keys and embed it from now on
+    in what it endorses (published at /endorsements/ID)."""
+    config = settings()
+    with reported_errors():
+        limits.check_text(endorser_name, "--endorser-name", limits.PERSON_NAME)
+        if endorser_url is not None and not endorser_url.startswith(("https://", "http://")):
+            raise InvalidInput("--endorser-url must be an http(s) address")
+        endorser = load_identity(
+            endorser_keys,
+            passphrase,
+            endorser_did,
+            IssuerProfile(id="", name=endorser_name, url=endorser_url),
+        )
+        issuer = Issuer(identity(config), config.base_url, suspension=config.suspension)
+    with database(config) as session:
+        record = endorsing.endorse(
+            session, issuer, endorser, endorsing.subject_named(session, issuer, subject), comment
+        )
+        url = endorsing.endorsement_url(issuer, record.id)
+    typer.echo(f"{endorser.did} endorses {record.subject_id}: {url}")
+
+
+@endorsements_app.command("add")
+def endorsements_add(
+    endorsement: Annotated[
+        Path, typer.Argument(help="An EndorsementCredential signed elsewhere (JSON).")
+    ],
+) -> None:
+    """Verify an endorsement signed elsewhere, by an endorser in ISSUER_ENDORSERS, and embed it
+    in what it endorses."""
+    config = settings()
+    fetcher = Fetcher(allow_private=config.allow_private_fetch)
+    with reported_errors():
+        data = read_bytes(endorsement)
+        issuer = Issuer(identity(config), config.base_url, suspension=config.suspension)
+    with database(config) as session:
+        record = endorsing.add_signed(
+            session, issuer, data, trusted=config.endorsers, fetcher=fetcher
+        )
+        url = endorsing.endorsement_url(issuer, record.id)
+    typer.echo(f"{record.endorser_id} endorses {record.subject_id}: {url}")
+
+
+@endorsements_app.command("list")
+def endorsements_list() -> None:
+    """Every endorsement: id, endorser, what it endorses, and whether it is withdrawn."""
+    config = settings()
+    with database(config) as session:
+        for record in endorsing.listed(session):
+            withdrawn = record.withdrawn_at
+            state = f"withdrawn {withdrawn:%Y-%m-%d}" if withdrawn else "in force"
+            typer.echo(f"{record.id}  {record.endorser_name} → {record.subject_id}  ({state})")
+
+
+@endorsements_app.command("withdraw")
+def endorsements_withdraw(
+    endorsement_id: Annotated[str, typer.Argument(help="The endorsement's id.")],
+) -> None:
+    """Stop embedding an endorsement in what is issued from now on (issued ones keep it)."""
+    with database(settings()) as session:
+        record = endorsing.withdraw(session, endorsement_id)
+    typer.echo(f"withdrawn: {record.endorser_name}'s endorsement of {record.subject_id}")
+
+
 conformance_app = typer.Typer(help="1EdTech Open Badges 3.0 certification, checked here first.")
 app.add_typer(conformance_app, name="conformance")
 
@@ -605,13 +732,35 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default ISSUER_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default ISSUER_PORT).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="App processes.")] = 1,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--mail-worker/--no-mail-worker",
+            help="Start a mail worker beside the app (off: the app sends after requests).",
+        ),
+    ] = True,
 ) -> None:
-    """Serve the issuer's web app and API (several stateless processes share the database)."""
+    """Serve the issuer's web app and API (several stateless processes share the database),
+    with a mail worker process that composes and delivers the mail they queue."""
     from issuer import serving
 
     config = settings()
     host, port = host or config.host, port or config.port
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"serving on http://{shown}:{port} (Ctrl-C stops it)")
-    with reported_errors():
-        serving.run(host, port, workers)
+    process = None
+    if with_worker:
+        os.environ["ISSUER_MAIL_WORKER"] = "true"  # read by the app processes' settings
+        process = multiprocessing.get_context("spawn").Process(
+            target=mail_worker.serve_forever, name="issuer-mail-worker"
+        )
+        process.start()
+    try:
+        with reported_errors():
+            serving.run(host, port, workers)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.join(10)
+            if process.is_alive():
+                process.kill()

@@ -15,7 +15,8 @@ from typing import Any
 from issuer.brand import DEFAULT_COLOUR, Brand
 from issuer.profiles import IssuerProfile
 from issuer.proofs.cryptosuites import SUITES
-from issuer.services.mail import OutboxDirectory, Smtp, Transport
+from issuer.services.letters import from_address
+from issuer.services.mail import Branded, OutboxDirectory, Smtp, Transport
 
 PACKAGE_DIR = Path(__file__).parent
 BUNDLED_FRAMEWORKS_DIR = PACKAGE_DIR / "data" / "frameworks"
@@ -40,6 +41,10 @@ class Settings:
     # eddsa-rdfc-2022,ecdsa-rdfc-2019 makes a two-proof set), and the VC-JWT algorithm
     # (ISSUER_JWT_ALG=ES256|EdDSA; unset: ES256 when a P-256 key and a did:web allow it).
     proofs: tuple[str, ...] = ("eddsa-rdfc-2022",)
+    # The endorsers (DIDs) whose endorsements signed elsewhere may be uploaded (ISSUER_ENDORSERS)
+    endorsers: tuple[str, ...] = ()
+    # Credentials carry a W3C render method (a certificate template wallets print them with)
+    render_method: bool = True
     jwt_alg: str | None = None
     issuer_name: str = "Development Issuer"
     issuer_url: str | None = None
@@ -74,7 +79,12 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = True
+    # The From address, shown under the issuer's name ("St Example Hospital" <badges@…>)
+    # unless it carries a display name of its own.
     mail_from: str = "badges@localhost"
+    # A separate process delivers mail (`issuer worker`, started by `issuer serve`): the app
+    # only queues it. Unset, the app delivers after the request that queued it.
+    mail_worker: bool = False
     # Single sign-on with the institution's OpenID provider: none without an issuer URL.
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
@@ -82,6 +92,10 @@ class Settings:
     oidc_display_name: str = "your institution"
     oidc_create_accounts: bool = False  # a verified e-mail nobody has becomes a learner
     oidc_allow_loopback_http: bool = False  # an http:// provider on 127.0.0.1 (tests only)
+    # The Open Badges API's Service Description Document and our registrations at backpacks
+    # name these (OB 3.0 requires both); unset, the home page stands in for each.
+    privacy_policy_url: str | None = None
+    terms_of_service_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -96,6 +110,23 @@ class Settings:
             raise ValueError(f"ISSUER_JWT_ALG must be one of {', '.join(JWT_ALGORITHMS)}")
         if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
             raise ValueError("ISSUER_OIDC_ISSUER needs ISSUER_OIDC_CLIENT_ID and _CLIENT_SECRET")
+        self._check_mail_from()
+
+    def _check_mail_from(self) -> None:
+        """Checked at start: at delivery, every message would fail and be given up, or be
+        refused by the receiving servers (no one accepts mail from an unqualified domain)."""
+        try:
+            sender = from_address(self.mail_from, self.issuer_name)
+        except ValueError:
+            raise ValueError(
+                f"ISSUER_MAIL_FROM {self.mail_from!r} is not an e-mail address "
+                '(badges@example.org, or "St Example Hospital" <badges@example.org>)'
+            ) from None
+        if self.smtp_host and "." not in sender.domain:
+            raise ValueError(
+                f"ISSUER_SMTP_HOST is set: set ISSUER_MAIL_FROM to an address of your domain "
+                f"(mail from {sender.addr_spec} is refused or filed as spam)"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,17 +161,19 @@ class Settings:
         """The issuer's name, colour, logo and paper size; InvalidInput naming a bad setting."""
         return Brand.load(self.issuer_name, self.brand_colour, self.logo, self.certificate_paper)
 
-    def mail_transport(self) -> Transport:
-        """SMTP when ISSUER_SMTP_HOST is set, else .eml files in ISSUER_DATA_DIR/outbox/."""
+    def mail_transport(self, brand: Brand | None = None) -> Transport:
+        """SMTP when ISSUER_SMTP_HOST is set, else .eml files in ISSUER_DATA_DIR/outbox/; the
+        messages on `brand` (the web app's, loaded once), else on the settings' brand."""
+        transport: Transport = OutboxDirectory(self.data_dir / "outbox")
         if self.smtp_host:
-            return Smtp(
+            transport = Smtp(
                 self.smtp_host,
                 self.smtp_port,
                 self.smtp_username,
                 self.smtp_password,
                 self.smtp_starttls,
             )
-        return OutboxDirectory(self.data_dir / "outbox")
+        return Branded(transport, brand or self.brand())
 
 
 def _convert(annotation: Any, raw: str) -> Any:

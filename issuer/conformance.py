@@ -26,6 +26,12 @@ def _validator() -> jsonschema.Draft201909Validator:
     return jsonschema.Draft201909Validator(schema)
 
 
+@cache
+def _endorsement_validator() -> jsonschema.Draft201909Validator:
+    schema = json.loads((SCHEMAS / "endorsementcredential.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft201909Validator(schema)
+
+
 def conformance_problems(credential: JsonObject) -> list[str]:
     """Plain-language problems; empty when the credential conforms (or is not an Open Badge)."""
     types = credential.get("type", [])
@@ -45,3 +51,13 @@ def conformance_problems(credential: JsonObject) -> list[str]:
             where = "/".join(str(part) for part in error.path) or "the credential"
             problems.append(f"{where}: {error.message[:200]}")
     return problems
+
+
+def endorsement_conformance_problems(endorsement: JsonObject) -> list[str]:
+    """What keeps `endorsement` from being an OB 3.0 EndorsementCredential by its JSON Schema
+    (the one 1EdTech publishes beside the AchievementCredential's); empty when it is one."""
+    errors = sorted(_endorsement_validator().iter_errors(endorsement), key=lambda e: list(e.path))
+    return [
+        f"{'/'.join(str(part) for part in error.path) or 'the endorsement'}: {error.message[:200]}"
+        for error in errors[:5]
+    ]

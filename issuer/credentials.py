@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from issuer.jsonld.loader import CREDENTIALS_V2, OB_V3P0
 from issuer.proofs.data_integrity import xsd_datetime
+from issuer.render_method import RENDER_METHOD_CONTEXT
 from issuer.types import JsonObject
 
 CREDENTIAL_CONTEXT = [CREDENTIALS_V2, OB_V3P0]
@@ -45,17 +46,19 @@ class Attestation:
 
 
 OB_CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+# What 1EdTech publishes a JSON Schema for, each with `proof` as an array.
+OB_SCHEMA_TYPES = OB_CREDENTIAL_TYPES | {"EndorsementCredential"}
 
 
 def with_proof_array(signed: JsonObject) -> JsonObject:
-    """An Open Badge with `proof` as an array, as the OB 3.0 JSON Schema requires.
+    """An Open Badge or endorsement with `proof` as an array, as its OB 3.0 JSON Schema requires.
 
     Data Integrity allows one proof object or an array of them, and both mean the same graph;
     1EdTech's validator checks the schema, so Open Badges carry the array form.
     """
     types = signed.get("type", [])
     proof = signed.get("proof")
-    if isinstance(proof, dict) and OB_CREDENTIAL_TYPES.intersection(types):
+    if isinstance(proof, dict) and OB_SCHEMA_TYPES.intersection(types):
         return {**signed, "proof": [proof]}
     return signed
 
@@ -90,8 +93,11 @@ def build_credential(
     status: JsonObject | list[JsonObject],
     subject_id: str | None = None,
     predecessor: str | None = None,
+    render_method: list[JsonObject] | None = None,
+    learner_name: str | None = None,
 ) -> JsonObject:
-    """The unsigned credential; the Achievement document is embedded without its @context."""
+    """The unsigned credential; the Achievement document is embedded without its @context.
+    With `render_method` (issuer/render_method.py), its context is added to define it."""
     embedded = {k: v for k, v in achievement.items() if k != "@context"}
     subject: JsonObject = {"type": ["AchievementSubject"]}
     if subject_id:
@@ -105,13 +111,26 @@ def build_credential(
             "salt": salt,
         }
     ]
+    if learner_name:
+        # The earner as people name them, for whoever the learner shows it to (a verifier's
+        # banner, a wallet's card): stated, not hashed, as OB 3.0 allows (`identityType` name).
+        subject["identifier"].append(
+            {
+                "type": "IdentityObject",
+                "identityType": "name",
+                "hashed": False,
+                "identityHash": learner_name,
+            }
+        )
     subject["achievement"] = embedded
     subject["result"] = [
         {"type": ["Result"], "resultDescription": description["id"], "status": "Completed"}
         for description in embedded.get("resultDescription", [])
     ]
     credential: JsonObject = {
-        "@context": CREDENTIAL_CONTEXT,
+        "@context": [*CREDENTIAL_CONTEXT, RENDER_METHOD_CONTEXT]
+        if render_method
+        else CREDENTIAL_CONTEXT,
         "id": credential_id,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": embedded["name"],
@@ -134,6 +153,8 @@ def build_credential(
             }
         )
     credential["credentialStatus"] = status
+    if render_method:
+        credential["renderMethod"] = render_method
     return credential
 
 

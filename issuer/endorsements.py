@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from issuer.data_model import parse_date_time
 from issuer.jsonld.loader import CREDENTIALS_V2
 from issuer.types import JsonObject
 
@@ -20,6 +21,9 @@ OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 ENDORSEMENT_CONTEXT = [CREDENTIALS_V2, OB_CONTEXT]
 ENDORSEMENT_TYPE = "EndorsementCredential"
 MAX_COMMENT = 2_000
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,49 @@ def endorsement_comment(endorsement: JsonObject) -> str | None:
     subject = endorsement.get("credentialSubject")
     comment = subject.get("endorsementComment") if isinstance(subject, dict) else None
     return comment if isinstance(comment, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Endorser:
+    """An endorsement as a page shows it: who, of what, saying what, since when, and where
+    it is published (only an http(s) address: the data may come from anywhere)."""
+
+    name: str
+    url: str | None
+    what: str
+    comment: str | None
+    since: str | None
+    link: str | None
+
+
+def endorsers(node: JsonObject) -> list[Endorser]:
+    """Who endorses `node` (a credential, or an Achievement) or what it embeds, for a page:
+    those that are endorsements of what they are embedded in (not yet verified: a page of
+    ours shows what we embedded; the verifier checks them)."""
+    wrapped = node if "credentialSubject" in node else {"credentialSubject": {"achievement": node}}
+    shown = []
+    for embedded in embedded_endorsements(wrapped):
+        endorsement = embedded.endorsement
+        if not isinstance(endorsement, dict) or endorsement_problems(embedded):
+            continue
+        issuer = endorsement.get("issuer")
+        url = issuer.get("url") if isinstance(issuer, dict) else None
+        since = parse_date_time(str(endorsement.get("validFrom", "")))
+        shown.append(
+            Endorser(
+                name=endorser_name(endorsement),
+                url=_web_address(url),
+                what=embedded.what.removeprefix("the "),
+                comment=endorsement_comment(endorsement),
+                since=f"{since.day} {_MONTHS[since.month - 1]} {since.year}" if since else None,
+                link=_web_address(endorsement.get("id")),
+            )
+        )
+    return shown
+
+
+def _web_address(value: object) -> str | None:
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
 _OWN_ID = object()

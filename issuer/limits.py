@@ -65,12 +65,17 @@ RATE_LIMIT_BUCKET = 32
 DID = 500  # a wallet's did:key (an Ed25519 or P-256 one is under 60)
 SESSION_SCOPE = 100  # web_sessions.scope: space-separated role names
 LINK_PURPOSE = 16  # account_links.purpose: invitation, reset, sign-in, email
+ENDORSEMENT_COMMENT = 2000  # an EndorsementSubject's endorsementComment
+ENDORSEMENT_BYTES = 64_000  # an uploaded EndorsementCredential (ours are about 2 KB)
 
 # Single-line fields refuse every C0 and C1 control character, DEL, and the Unicode line and
 # paragraph separators: a name or title lands in mail headers (where Python's email package
 # raises on any of them), in PDFs and on badge images. Multi-line fields keep tab, LF and CR.
-_SINGLE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_MULTI_LINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Both refuse the bidirectional formatting characters, with which a name shown to someone
+# else (a consent page, a certificate) would read other than it is.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_SINGLE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+_MULTI_LINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
 TOO_LONG = "too long"
 CONTROL_CHARACTER = "control character"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from issuer.dids import did_key
-from issuer.endorsements import embedded_endorsements, endorsement_credential
+from issuer.endorsements import embedded_endorsements, endorsement_credential, endorsers
 from issuer.jsonld.loader import load_document
 from issuer.keys import SigningKey
 from issuer.profiles import IssuerProfile
@@ -111,3 +111,25 @@ def test_the_reference_stack_verifies_our_endorsement_and_the_credential_carryin
     assert run_reference("verify", credential=endorsement)["verified"]
     credential = endorsed_credential(endorsement)
     assert run_reference("verify", credential=credential)["verified"]
+
+
+def test_pages_are_told_who_endorses_what_and_only_web_addresses() -> None:
+    endorsement = endorsement_of(achievement_id())
+    endorsement["issuer"] = {**endorsement["issuer"], "url": "javascript:alert(1)"}
+    credential = realistic_credential()
+    achievement = credential["credentialSubject"]["achievement"]
+    creator = {
+        **achievement["creator"],
+        "endorsement": [endorsement_of(achievement["creator"]["id"])],
+    }
+    stray = endorsement_of("https://elsewhere.example/achievements/1")
+    achievement.update(endorsement=[endorsement, stray], creator=creator)
+
+    (of_achievement, of_creator) = endorsers(credential)
+    assert of_achievement.name == "Society of Example Radiographers"
+    assert of_achievement.what == "achievement" and of_creator.what == "achievement's creator"
+    assert of_achievement.comment == "Meets our standard of practice."
+    assert of_achievement.since == "30 November 2026"
+    assert of_achievement.url is None  # not an http(s) address: never a link
+    assert of_achievement.link == endorsement["id"]
+    assert endorsers(achievement) == [of_achievement, of_creator]  # the Achievement alone

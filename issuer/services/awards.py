@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -28,13 +29,15 @@ from issuer.credentials import (
     status_entry,
 )
 from issuer.errors import AlreadyIssued, Conflict, InvalidInput, NotFound
-from issuer.services import audit, claims, mail
+from issuer.services import audit, claims, endorsing, mail
 from issuer.services.catalog import achievement_record
+from issuer.services.endorsing import endorsed_achievement
 from issuer.services.issuing import (
     STATUS_LIST_SIZE,
     SUSPENSION_LIST_ID,
     Issuer,
 )
+from issuer.services.letters import Action, Letter, badge_of
 from issuer.services.roster import assigned_learner, ensure_assigned
 from issuer.services.signoff import active_confirmations, active_credential, renewable
 from issuer.store.models import AchievementRecord, Confirmation, CredentialRecord, User
@@ -54,6 +57,9 @@ class Award:
     confirmations: list[Confirmation]
     evidence: list[StatementEvidence]
     valid_until: datetime | None
+    # The endorsements in force, by the id of what they endorse (the Achievement's URL, the
+    # issuer Profile's, its creator): embedded in the credential's Achievement as signed.
+    endorsements: Mapping[str, list[JsonObject]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,7 @@ def sign_attestation(
             for index, confirmation in enumerate(confirmations)
         ],
         valid_until=now + timedelta(days=validity) if validity else None,
+        endorsements=endorsing.embedded(session, [achievement.url, endorsing.profile_id(issuer)]),
     )
     credential_id = str(uuid.uuid4())
     index = _free_status_index(session)
@@ -285,9 +292,10 @@ def signed_credential(
     100k stored credentials with it, in parallel)."""
     unsigned = build_credential(
         credential_id=issuer.credential_url(credential_id),
-        achievement=award.achievement.document,
+        achievement=endorsed_achievement(award.achievement.document, award.endorsements),
         issuer=issuer.identity.profile.to_json(),
         learner_email=award.learner.email,
+        learner_name=award.learner.name,
         salt=secrets.token_hex(16),
         evidence=award.evidence,
         attestation=Attestation(award.supervisor.name, now),
@@ -295,6 +303,7 @@ def signed_credential(
         valid_until=award.valid_until,
         status=_status(issuer, index),
         predecessor=issuer.credential_url(predecessor.id) if predecessor else None,
+        render_method=issuer.render_method,
     )
     return issuer.identity.sign(unsigned, created=now)
 
@@ -442,15 +451,22 @@ def _tell_learner(
     subject, happened, meaning = change
     name = record.achievement.document["name"]
     page_url = json.loads(record.document).get("id", "")
-    because = f"Reason: {reason}\n\n" if reason else ""
+    because = (f"Reason: {reason}",) if reason else ()
     mail.queue(
         session,
         to=record.learner.email,
         subject=f"{subject}: {name}",
-        body=(
-            f"Hello {record.learner.name},\n\n"
-            f'Your Open Badge "{name}" {happened.format(date=when.strftime("%d %B %Y"))}.\n\n'
-            f"{because}{meaning}\n\n{page_url}\n"
+        letter=Letter(
+            greeting=f"Hello {record.learner.name},",
+            before=(
+                f'Your Open Badge "{name}" {happened.format(date=when.strftime("%d %B %Y"))}.',
+                *because,
+                meaning,
+            ),
+            action=Action("See your badge", page_url),
+            reason="You receive this e-mail because this badge was issued to you and its "
+            "status changed.",
+            badge=badge_of(record),
         ),
     )
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session, defer
 
 from issuer.achievements import build_achievements, write_achievements
 from issuer.errors import Conflict, FrameworkInvalid, InvalidInput, NotFound
 from issuer.frameworks import Framework, Level, load_framework, parse_framework
 from issuer.profiles import IssuerProfile
 from issuer.services import audit
-from issuer.store.models import AchievementRecord, FrameworkRecord, User
+from issuer.store.models import AchievementRecord, Assignment, FrameworkRecord, User
 from issuer.types import JsonObject
 
 
@@ -151,6 +151,28 @@ def stored_catalog(session: Session) -> Catalog:
         for level, stored in zip(framework.levels, record.achievements, strict=True):
             entries.append(CatalogEntry(framework, level, stored.document))
     return Catalog(tuple(entries))
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    record: FrameworkRecord
+    learners: int  # enrolled (assigned a supervisor) in it
+
+
+def imported(session: Session) -> list[Imported]:
+    """Every imported framework by title, with its levels and how many learners it has; the
+    stored files themselves stay unread."""
+    counted = select(Assignment.framework_id, func.count(distinct(Assignment.learner_id)))
+    learners: dict[int, int] = {
+        framework_id: count
+        for framework_id, count in session.execute(counted.group_by(Assignment.framework_id))
+    }
+    records = session.scalars(
+        select(FrameworkRecord)
+        .options(defer(FrameworkRecord.source))
+        .order_by(FrameworkRecord.title)
+    )
+    return [Imported(record, learners.get(record.id, 0)) for record in records]
 
 
 def achievement_record(session: Session, soc: str, level_key: str) -> AchievementRecord:

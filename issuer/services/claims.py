@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from issuer.errors import NotFound
 from issuer.services import audit, mail
 from issuer.services.accounts import token_hash
+from issuer.services.letters import Action, Letter, badge_of
 from issuer.store.models import ClaimToken, CredentialRecord, User
 
 CLAIM_LIFETIME = timedelta(days=14)
@@ -43,11 +44,17 @@ def send_claim(
         session,
         to=learner.email,
         subject=f"Your badge: {name}",
-        body=(
-            f'Hello {learner.name},\n\nYou have earned the Open Badge "{name}".\n\n'
-            f"Open it (this link signs you in once and works for {CLAIM_LIFETIME.days} days):\n"
-            f"{link}\n\n"
-            "From there you can download it, add it to a wallet or to LinkedIn.\n"
+        letter=Letter(
+            greeting=f"Hello {learner.name},",
+            before=(f'You have earned the Open Badge "{name}".',),
+            action=Action(
+                "Open your badge",
+                link,
+                f"This link signs you in once and works for {CLAIM_LIFETIME.days} days.",
+            ),
+            after=("From there you can download it, add it to a wallet or to LinkedIn.",),
+            reason="You receive this e-mail because this badge was issued to you.",
+            badge=badge_of(record),
         ),
         secrets=[link],  # erased from the stored message once delivered
         now=now,

@@ -14,6 +14,7 @@ from issuer import passwords
 from issuer.errors import Conflict
 from issuer.services import account_links as links
 from issuer.services import accounts, audit, mail
+from issuer.services.letters import Action, Letter
 from issuer.store.models import User
 
 DAYS = links.LIFETIMES[links.INVITATION].days
@@ -56,11 +57,15 @@ def invite(
         session,
         to=user.email,
         subject="You are invited to the Open Badges issuer",
-        body=(
-            f"Hello {user.name},\n\nYou have been added to the Open Badges issuer as {roles}.\n\n"
-            f"Choose your password here (this link works once, for {DAYS} days):\n{link}\n\n"
-            "Your sign-in name is this e-mail address. If you did not expect this message, "
-            "you can ignore it.\n"
+        letter=Letter(
+            greeting=f"Hello {user.name},",
+            before=(f"You have been added to the Open Badges issuer as {roles}.",),
+            action=Action("Choose your password", link, f"This link works once, for {DAYS} days."),
+            after=(
+                "Your sign-in name is this e-mail address. If you did not expect this message, "
+                "you can ignore it.",
+            ),
+            reason="You receive this e-mail because a coordinator added this address.",
         ),
         secrets=[link],
         now=now,

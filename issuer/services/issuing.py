@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from issuer.services.identity import IssuerIdentity
+from issuer.types import JsonObject
 
 STATUS_LIST_SIZE = 131_072
 REVOCATION_LIST_ID = 1
@@ -26,6 +27,9 @@ class Issuer:
     # Also give each credential a suspension entry (ISSUER_SUSPENSION). The OB 3.0 JSON Schema
     # allows one credentialStatus object, so this is off by default.
     suspension: bool = False
+    # The W3C render method each credential carries (issuer/render_method.py), if any: the
+    # web app publishes its template, so only it issues with one.
+    render_method: list[JsonObject] | None = None
 
     def credential_url(self, credential_id: str) -> str:
         return f"{self.base_url}/credentials/{credential_id}"

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from issuer import limits
 from issuer.errors import Conflict, InvalidInput, PermissionDenied
 from issuer.services import account_links as links
 from issuer.services import accounts, audit, mail
-from issuer.store.models import ApiToken, User
+from issuer.services.letters import Action, Letter
+from issuer.store.models import ApiToken, Role, User
 
 PER_PAGE = 50
 EMAIL_DAYS = links.LIFETIMES[links.EMAIL].days
@@ -36,8 +38,23 @@ class Directory:
     pages: int
 
 
-def directory(session: Session, *, search: str = "", page: int = 1) -> Directory:
-    """People whose name or e-mail contains `search` (any case), PER_PAGE a page."""
+STATES = ("invited", "active", "deactivated")
+SORTS = ("name", "email", "state", "last_sign_in")
+
+
+def directory(
+    session: Session,
+    *,
+    search: str = "",
+    page: int = 1,
+    state: str = "",
+    role: str = "",
+    sort: str = "name",
+    descending: bool = False,
+) -> Directory:
+    """People whose name or e-mail contains `search` (any case), in one of STATES if `state`
+    names one, holding `role` if it names one, sorted by one of SORTS (then by name),
+    PER_PAGE a page."""
     query = select(User)
     text = search.strip().lower()
     if text:
@@ -47,13 +64,38 @@ def directory(session: Session, *, search: str = "", page: int = 1) -> Directory
                 User.email.contains(text, autoescape=True),  # stored lower-case
             )
         )
+    if state in STATES:
+        query = query.where(_state() == STATES.index(state))
+    if role in accounts.ROLES:
+        query = query.where(User.roles.any(Role.role == role))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(page, 1), pages)
     people = session.scalars(
-        query.order_by(User.name, User.id).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+        query.order_by(*_order(sort, descending), User.name, User.id)
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
     )
     return Directory(list(people), total, page, pages)
+
+
+def _state() -> ColumnElement[int]:
+    """User.state in SQL, as its index in STATES (so it sorts invited, active, deactivated)."""
+    return case(
+        (User.deactivated_at.is_not(None), 2),
+        (and_(User.password_hash.is_(None), User.last_signed_in_at.is_(None)), 0),
+        else_=1,
+    )
+
+
+def _order(sort: str, descending: bool) -> list[ColumnElement[Any]]:
+    if sort == "last_sign_in":
+        # Never signed in sorts last either way: "who signed in longest ago" means people who did.
+        signed = User.last_signed_in_at
+        return [signed.is_(None), signed.desc() if descending else signed.asc()]
+    columns: dict[str, Any] = {"email": User.email, "state": _state()}
+    column = columns.get(sort, func.lower(User.name))
+    return [column.desc() if descending else column.asc()]
 
 
 def rename(session: Session, user: User, name: str, *, actor: User) -> User:
@@ -82,11 +124,18 @@ def request_email_change(
         session,
         to=new_email,
         subject="Confirm your new e-mail address",
-        body=(
-            f"Hello {user.name},\n\nA coordinator of the Open Badges issuer changed your "
-            f"sign-in address from {user.email} to this one. Confirm it here (this link works "
-            f"once, for {EMAIL_DAYS} days):\n{link}\n\n"
-            "Until then you sign in with the old address. If this is not you, ignore it.\n"
+        letter=Letter(
+            greeting=f"Hello {user.name},",
+            before=(
+                "A coordinator of the Open Badges issuer changed your sign-in address from "
+                f"{user.email} to this one.",
+            ),
+            action=Action(
+                "Confirm this address", link, f"This link works once, for {EMAIL_DAYS} days."
+            ),
+            after=("Until then you sign in with the old address. If this is not you, ignore it.",),
+            reason="You receive this e-mail because a coordinator entered this address for "
+            "your account.",
         ),
         secrets=[link],
     )
@@ -94,9 +143,14 @@ def request_email_change(
         session,
         to=user.email,
         subject="Your sign-in address is about to change",
-        body=(
-            f"Hello {user.name},\n\nA coordinator asked to change your sign-in address at the "
-            f"Open Badges issuer to {new_email}. It changes once that address confirms it.\n"
+        letter=Letter(
+            greeting=f"Hello {user.name},",
+            before=(
+                "A coordinator asked to change your sign-in address at the Open Badges issuer "
+                f"to {new_email}. It changes once that address confirms it.",
+                "If you did not expect this, tell your training coordinator.",
+            ),
+            reason="You receive this e-mail because it is your sign-in address.",
         ),
     )
     audit.record(session, actor, "user.email_change_requested", user.email, new=new_email)

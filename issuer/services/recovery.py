@@ -19,6 +19,7 @@ from issuer import passwords
 from issuer.errors import Conflict
 from issuer.services import account_links as links
 from issuer.services import accounts, audit, mail
+from issuer.services.letters import Action, Letter
 from issuer.store.models import User
 
 AGAIN_AFTER = timedelta(minutes=1)
@@ -41,11 +42,17 @@ def request_reset(session: Session, email: str, base_url: str) -> None:
         session,
         to=user.email,
         subject="Reset your password",
-        body=(
-            f"Hello {user.name},\n\nSomeone, probably you, asked to reset the password of "
-            f"{user.email} at the Open Badges issuer.\n\nChoose a new one here (this link works "
-            f"once, for {RESET_MINUTES} minutes):\n{link}\n\n"
-            "If it was not you, ignore this message: your password stays as it is.\n"
+        letter=Letter(
+            greeting=f"Hello {user.name},",
+            before=(
+                f"Someone, probably you, asked to reset the password of {user.email} at the "
+                "Open Badges issuer.",
+            ),
+            action=Action(
+                "Choose a new password", link, f"This link works once, for {RESET_MINUTES} minutes."
+            ),
+            after=("If it was not you, ignore this message: your password stays as it is.",),
+            reason="You receive this e-mail because a password reset was asked for this address.",
         ),
         secrets=[link],
     )
@@ -91,10 +98,12 @@ def request_sign_in_link(session: Session, email: str, base_url: str) -> None:
         session,
         to=user.email,
         subject="Your sign-in link",
-        body=(
-            f"Hello {user.name},\n\nSign in to see your badges and your progress (this link "
-            f"works once, for {SIGN_IN_MINUTES} minutes):\n{link}\n\n"
-            "If you did not ask for it, ignore this message.\n"
+        letter=Letter(
+            greeting=f"Hello {user.name},",
+            before=("Sign in to see your badges and your progress.",),
+            action=Action("Sign in", link, f"This link works once, for {SIGN_IN_MINUTES} minutes."),
+            after=("If you did not ask for it, ignore this message.",),
+            reason="You receive this e-mail because a sign-in link was asked for this address.",
         ),
         secrets=[link],
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from issuer.errors import InvalidInput, NotFound, PermissionDenied, SelfConfirmation
 from issuer.services import audit
@@ -126,3 +126,24 @@ def learner(session: Session, learner_id: int) -> User:
 
 def assignments_of(session: Session, learner: User) -> list[Assignment]:
     return list(session.scalars(select(Assignment).where(Assignment.learner_id == learner.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class Supervision:
+    supervisor: User
+    framework: FrameworkRecord
+    cohort: str | None
+
+
+def supervision(session: Session, learner: User) -> list[Supervision]:
+    """Who supervises `learner` in which framework (and cohort), by framework then name."""
+    supervisor = aliased(User)
+    rows = session.execute(
+        select(supervisor, FrameworkRecord, Assignment.cohort)
+        .select_from(Assignment)
+        .join(supervisor, supervisor.id == Assignment.supervisor_id)
+        .join(FrameworkRecord, FrameworkRecord.id == Assignment.framework_id)
+        .where(Assignment.learner_id == learner.id)
+        .order_by(FrameworkRecord.title, supervisor.name)
+    )
+    return [Supervision(user, framework, cohort) for user, framework, cohort in rows]

@@ -23,6 +23,7 @@ from issuer.proofs.vc_jwt import OB3_JWT
 from issuer.services import audit, exchanges, mail
 from issuer.services.awards import award_of, copies, credential
 from issuer.services.issuing import Issuer
+from issuer.services.letters import Code, Letter, badge_of
 from issuer.store.models import AuditEvent, Confirmation, CredentialRecord, Exchange, User
 from issuer.types import JsonObject
 
@@ -266,12 +267,21 @@ def offer_openid(session: Session, learner: User, credential_id: str) -> Exchang
     e-mail (in the caller's transaction). The code never appears beside the offer: whoever
     photographs the QR code on the learner's screen still lacks it."""
     exchange, _, tx_code = exchanges.start_openid(session, learner, credential_id)
+    record = credential(session, credential_id)
     mail.queue(
         session,
         to=learner.email,
         subject="Your code to add your badge to a wallet",
-        body=(
-            f"Enter this code when your wallet asks: {tx_code}\n\nIt works once, for 15 minutes.\n"
+        letter=Letter(
+            greeting=f"Hello {learner.name},",
+            before=(
+                f'You asked to add your Open Badge "{record.achievement.document["name"]}" '
+                "to a wallet.",
+            ),
+            code=Code("Enter this code when your wallet asks", tx_code),
+            after=("It works once, for 15 minutes.",),
+            reason="You receive this e-mail because you asked to add your badge to a wallet.",
+            badge=badge_of(record),
         ),
         secrets=[tx_code],  # erased from the stored message once delivered
     )

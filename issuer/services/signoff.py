@@ -154,33 +154,107 @@ class LevelProgress:
 
 def progress(session: Session, learner_id: int, soc: str) -> list[LevelProgress]:
     """Per level and per statement: who confirmed what, and the credential if issued."""
-    levels = []
-    for achievement in framework_record(session, soc).achievements:
-        credential = active_credential(session, learner_id, achievement.id)
-        # Fresh confirmations (a renewal under way) first, else those in the current credential.
-        confirmed = _consumed_by(session, credential.id) if credential else {}
-        confirmed.update(active_confirmations(session, learner_id, achievement.id))
-        statements = [
-            StatementProgress(
-                number=index + 1,
-                text=description["name"],
-                confirmed_by=confirmed[index].supervisor.name if index in confirmed else None,
-                observed_on=confirmed[index].observed_on if index in confirmed else None,
-                method=confirmed[index].method if index in confirmed else None,
-                setting=confirmed[index].setting if index in confirmed else None,
-                note=confirmed[index].note if index in confirmed else None,
-            )
-            for index, description in enumerate(achievement.document["resultDescription"])
-        ]
-        levels.append(
-            LevelProgress(
-                achievement.level_key,
-                achievement.label,
-                statements,
-                credential.id if credential else None,
-            )
+    return [
+        level_progress(session, learner_id, achievement)
+        for achievement in framework_record(session, soc).achievements
+    ]
+
+
+def level_progress(
+    session: Session, learner_id: int, achievement: AchievementRecord
+) -> LevelProgress:
+    """One level of `progress`."""
+    credential = active_credential(session, learner_id, achievement.id)
+    # Fresh confirmations (a renewal under way) first, else those in the current credential.
+    confirmed = _consumed_by(session, credential.id) if credential else {}
+    confirmed.update(active_confirmations(session, learner_id, achievement.id))
+    statements = [
+        StatementProgress(
+            number=index + 1,
+            text=description["name"],
+            confirmed_by=confirmed[index].supervisor.name if index in confirmed else None,
+            observed_on=confirmed[index].observed_on if index in confirmed else None,
+            method=confirmed[index].method if index in confirmed else None,
+            setting=confirmed[index].setting if index in confirmed else None,
+            note=confirmed[index].note if index in confirmed else None,
         )
-    return levels
+        for index, description in enumerate(achievement.document["resultDescription"])
+    ]
+    return LevelProgress(
+        achievement.level_key,
+        achievement.label,
+        statements,
+        credential.id if credential else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """What a new confirmation's form starts with. A supervisor usually sees several
+    statements on one day, in one place and in one way: on a phone, retyping them for each
+    of ten statements is most of the work."""
+
+    observed_on: date
+    method: str
+    setting: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    """One learner's level as their supervisor works through it: the statements, the
+    Achievement that attesting issues, and what a new confirmation's form starts with."""
+
+    learner: User
+    soc: str
+    level: LevelProgress
+    achievement_name: str
+    defaults: Defaults
+
+    def next_to_confirm(self, start: int) -> int | None:
+        """The first statement still to confirm from number `start` on, wrapping round."""
+        numbers = [s.number for s in self.level.statements if not s.confirmed_by]
+        return next((n for n in numbers if n >= start), numbers[0] if numbers else None)
+
+
+def checklist(
+    session: Session, supervisor: User, *, learner_id: int, soc: str, level: str, today: date
+) -> Checklist:
+    """The supervisor's checklist of one level for a learner assigned to them."""
+    learner = assigned_learner(session, supervisor, learner_id, soc)
+    achievement = achievement_record(session, soc, level)
+    return Checklist(
+        learner,
+        soc,
+        level_progress(session, learner.id, achievement),
+        achievement.document["name"],
+        confirmation_defaults(session, supervisor, learner.id, achievement.id, today),
+    )
+
+
+def confirmation_defaults(
+    session: Session, supervisor: User, learner_id: int, achievement_id: int, today: date
+) -> Defaults:
+    """The date, method and setting of the last confirmation `supervisor` made for this
+    learner and level in the sign-off under way; else `today` and the first method.
+
+    Withdrawn confirmations are passed over (a withdrawal usually corrects a slip, which
+    should not come back as the default), and so are those already in a credential (the
+    previous renewal cycle's date is never today's)."""
+    last = session.scalar(
+        select(Confirmation)
+        .where(
+            Confirmation.learner_id == learner_id,
+            Confirmation.achievement_id == achievement_id,
+            Confirmation.supervisor_id == supervisor.id,
+            Confirmation.withdrawn_at.is_(None),
+            Confirmation.consumed_by.is_(None),
+        )
+        .order_by(Confirmation.confirmed_at.desc(), Confirmation.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        return Defaults(today, next(iter(METHODS)))
+    return Defaults(last.observed_on, last.method, last.setting)
 
 
 def _statement_index(achievement: AchievementRecord, statement: int) -> int:

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import jwt
 from sqlalchemy.orm import Session
 
 from issuer.baking.png import SIGNATURE, extract_png
 from issuer.baking.svg import extract_svg
+from issuer.certification import identifies, identity_object_problems
 from issuer.checks import RECORDS_MISMATCH, REVOKED, Check, VerificationReport
 from issuer.controllers import Resolve, bind_verification_method
 from issuer.data_model import Fetch as ResourceFetch
@@ -172,11 +173,11 @@ def verify_input(
     """Verify whatever `data` holds; an https:// URL is fetched first (within limits)."""
     options = options or VerifyOptions()
     fetcher = fetcher.within(FETCH_SECONDS)
-    text = data[:2048].decode("utf-8", "replace").strip()
     # Without a database (the CLI on a machine with no issuer set up) we are just a verifier.
     own = issuer if session is not None else None
-    if text.startswith(("https://", "http://")) and len(data) <= 2048 and " " not in text:
-        data = _fetch_bytes(text, own, session, fetcher)
+    url = _address(data)
+    if url is not None:
+        data = _fetch_bytes(url, own, session, fetcher)
     credential = read_credential(data)
     with _guarded():
         report = verify_credential(
@@ -221,6 +222,61 @@ def verify_presentation_input(
             expect=options.expectations(),
             resources=_resources(fetcher, options),
         )
+
+
+Belonging = Literal["match", "no match", "no e-mail"]
+MAX_EMAIL_LENGTH = 320
+
+
+def belongs_to(credential: JsonObject, email: str) -> Belonging:
+    """Does the credential name `email` as its earner's (an OB 3.0 IdentityObject of type
+    emailAddress, its hash salted as the object says)? "no e-mail" when the credential
+    identifies its earner otherwise (a DID, a name) or only by malformed objects.
+
+    The address is hashed and compared here and goes nowhere else: no log, no audit, no URL.
+    """
+    emails = _email_identifiers(credential)
+    if not emails:
+        return "no e-mail"
+    return "match" if any(identifies(item, email) for item in emails) else "no match"
+
+
+def names_an_email(credential: JsonObject) -> bool:
+    """Can an e-mail address be checked against this credential at all?"""
+    return bool(_email_identifiers(credential))
+
+
+def _email_identifiers(credential: JsonObject) -> list[JsonObject]:
+    return [
+        item
+        for item in _identifiers(credential)
+        if isinstance(item, dict)
+        and item.get("identityType") == "emailAddress"
+        and not identity_object_problems(item)
+    ]
+
+
+def _identifiers(credential: JsonObject) -> list[object]:
+    subjects = credential.get("credentialSubject")
+    found: list[object] = []
+    for subject in subjects if isinstance(subjects, list) else [subjects]:
+        if isinstance(subject, dict):
+            items = subject.get("identifier")
+            found += items if isinstance(items, list) else [items] if items is not None else []
+    return found
+
+
+def portable_input(data: bytes) -> tuple[str, str]:
+    """(form field, value) that submits `data` again as text: the address it was fetched
+    from, or the credential itself (JSON, or the JWT as it came, so its proof still holds)
+    out of a baked PNG or SVG. For the verify page's follow-up questions."""
+    url = _address(data)
+    if url is not None:
+        return "url", url
+    credential = read_credential(data)
+    if isinstance(credential, str):
+        return "credential", credential
+    return "credential", json.dumps(credential, ensure_ascii=False)
 
 
 MAX_KEY_PROOF_BYTES = 16_384
@@ -272,6 +328,14 @@ def _guarded() -> Iterator[None]:
     """The CPU-time limit on JSON-LD processing of untrusted input."""
     with time_limit(JSON_LD_SECONDS):
         yield
+
+
+def _address(data: bytes) -> str | None:
+    """The http(s) address `data` is, if it is one (else it is the credential itself)."""
+    text = data[:2048].decode("utf-8", "replace").strip()
+    if text.startswith(("https://", "http://")) and len(data) <= 2048 and " " not in text:
+        return text
+    return None
 
 
 def _fetch_bytes(

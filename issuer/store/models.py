@@ -311,9 +311,11 @@ class OutboxMessage(Base):
     retries: a mail server that is down never blocks or rolls back an issuance.
 
     A message is pending until `sent_at` (delivered) or `dead_at` (given up after
-    MAX_ATTEMPTS, shown to coordinators) is set. `body` holds the one-time secrets (claim
-    links, codes) only while pending: `redacted_body` is the same text without them, and
-    replaces `body` at that moment (`secrets_erased_at`)."""
+    MAX_ATTEMPTS, shown to coordinators) is set. `body` is the text part; `letter` (JSON,
+    services/letters.py) what the HTML part is made of, None for mail queued before it was
+    kept. Both hold the one-time secrets (claim links, codes) only while pending:
+    `redacted_body` and `redacted_letter` are the same without them, and replace them at that
+    moment (`secrets_erased_at`)."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
@@ -337,6 +339,8 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(limits.MAIL_SUBJECT))
     body: Mapped[str] = mapped_column(Text)
     redacted_body: Mapped[str | None] = mapped_column(Text)
+    letter: Mapped[str | None] = mapped_column(Text)
+    redacted_letter: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -368,3 +372,131 @@ class RateLimitCounter(Base):
     key_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
     hits: Mapped[int] = mapped_column(Integer)
+
+
+# ── the Open Badges API (1EdTech OB 3.0 §6–7): we as Service Provider, and as Consumer ──
+
+
+class ObClient(Base):
+    """A backpack or host registered with our Open Badges API (RFC 7591). The secret is stored
+    hashed; `registration` is the metadata as registered (and as returned). Revoking a client
+    shuts it out with every token it holds."""
+
+    __tablename__ = "ob_clients"
+    client_id: Mapped[str] = mapped_column(String(limits.RANDOM_TOKEN), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX))
+    name: Mapped[str] = mapped_column(Text)
+    registration: Mapped[dict[str, Any]] = mapped_column(JSON)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ObAuthorizationCode(Base):
+    """A learner's consent, as a single-use code (stored hashed) for the client to exchange
+    within minutes, bound to its redirect URI and PKCE challenge. Spent by setting `used_at`."""
+
+    __tablename__ = "ob_authorization_codes"
+    code_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("ob_clients.client_id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str] = mapped_column(String(limits.RANDOM_TOKEN))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ObToken(Base):
+    """An access token and its refresh token (both stored hashed). `grant_id` names the
+    authorization code they descend from, through every refresh: a replayed code or refresh
+    token revokes the whole family. A refresh token is spent (`refresh_used_at`) once."""
+
+    __tablename__ = "ob_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("ob_clients.client_id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    grant_id: Mapped[str] = mapped_column(String(limits.SHA256_HEX), index=True)
+    access_token_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(limits.SHA256_HEX), unique=True)
+    scope: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refresh_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HeldCredential(Base):
+    """A credential a learner received elsewhere and keeps here (upsertCredential), stored
+    exactly as received (JSON or compact JWS) once it verified. `key` is the SHA-256 of its
+    issuer id and id: the spec's credential equality, one row per learner and credential."""
+
+    __tablename__ = "held_credentials"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key: Mapped[str] = mapped_column(String(limits.SHA256_HEX))
+    document: Mapped[str] = mapped_column(Text)
+    compact_jws: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(Text)
+    issuer_name: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("ob_clients.client_id"))
+
+
+class ObProvider(Base):
+    """A backpack we registered with as a client (Consumer side), by its base URL. Its client
+    secret is kept as issued: we must present it, so it cannot be stored as a hash."""
+
+    __tablename__ = "ob_providers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base_url: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    authorization_url: Mapped[str] = mapped_column(Text)
+    token_url: Mapped[str] = mapped_column(Text)
+    revocation_url: Mapped[str | None] = mapped_column(Text)
+    client_id: Mapped[str] = mapped_column(Text)
+    client_secret: Mapped[str] = mapped_column(Text)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ObPush(Base):
+    """A learner sending one of their credentials to a backpack: started with a `state`
+    (stored hashed) and a PKCE verifier (erased once used), spent once when the backpack
+    sends the learner back, then finished with what the backpack answered."""
+
+    __tablename__ = "ob_pushes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(limits.SHA256_HEX), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("ob_providers.id"))
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"))
+    code_verifier: Mapped[str | None] = mapped_column(String(limits.RANDOM_TOKEN))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider: Mapped[ObProvider] = relationship(lazy="joined")
+
+
+# ── endorsements (OB 3.0 §8.2): someone vouching for an Achievement or for the issuer ──
+
+
+class EndorsementRecord(Base):
+    """A signed EndorsementCredential about one of our Achievements (`subject_id` its URL) or
+    our issuer Profile (its id), stored exactly as signed, here or elsewhere (`document`).
+    Embedded in what it endorses from the next issuance on, and published at its own URL;
+    withdrawn, never deleted (credentials issued with it keep carrying it)."""
+
+    __tablename__ = "endorsements"
+    id: Mapped[str] = mapped_column(String(limits.UUID), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(Text, index=True)
+    endorser_id: Mapped[str] = mapped_column(Text)
+    endorser_name: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from issuer import __version__
 from issuer.config import Settings
+from issuer.render_method import certificate_template, render_method
 from issuer.services.identity import load_identity
 from issuer.services.keyring import KeyRing
 from issuer.services.sso import OpenIdProvider
@@ -22,14 +23,18 @@ from issuer.web.routes import (
     account,
     coordinator,
     docs,
+    endorsements,
     learner,
+    ob_api,
     public,
+    render,
     sso,
     supervisor,
     vc_api,
     verify,
     wallets,
 )
+from issuer.web.routes.render import render_template_url
 from issuer.web.security import SecurityHeaders
 from issuer.web.templating import make_templates
 
@@ -68,17 +73,31 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.brand = settings.brand()
     logo, logo_type = app.state.brand.logo_file()
     logo_name = "logo.svg" if logo_type == "image/svg+xml" else "logo.png"
-    app.state.assets = Assets.load(settings.static_dir, {logo_name: logo})
+    # Made at start-up: the logo (also the favicon) and the brand colour as custom properties.
+    brand_css = app.state.brand.stylesheet().encode()
+    app.state.assets = Assets.load(
+        settings.static_dir, {logo_name: logo, "brand.css": brand_css}, favicon=logo_name
+    )
     app.state.templates = make_templates(
         settings.templates_dir, app.state.assets, app.state.brand, logo_name
     )
     # Settings are read once per app: the Profile, the brand and the rest live on app.state.
     app.state.issuer_profile = settings.issuer_profile()
     app.state.creator_profile = app.state.issuer_profile.to_json()
+    # The certificate template wallets draw our credentials with, at a content-addressed URL.
+    app.state.render_template = certificate_template(app.state.brand.colour)
+    app.state.render_method = (
+        render_method(
+            render_template_url(settings.base_url, app.state.render_template),
+            app.state.render_template,
+        )
+        if settings.render_method
+        else None
+    )
     app.state.engine = make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.read_sessions = read_session_factory(app.state.engine)
-    app.state.mail_transport = settings.mail_transport()
+    app.state.mail_transport = settings.mail_transport(app.state.brand)  # on the brand
     app.state.rate_limiter = RateLimiter(
         session_factory(counter_engine(settings.database_url, app.state.engine))
     )
@@ -99,6 +118,9 @@ def create_app(settings: Settings) -> FastAPI:
     # One router per audience, each with its JSON and its pages side by side.
     for audience in (account, coordinator, supervisor, learner, wallets, vc_api, verify):
         app.include_router(audience.router)
+    app.include_router(ob_api.router)  # the Open Badges API and the learner's backpacks
+    app.include_router(endorsements.router)
+    app.include_router(render.router)
     app.include_router(public.router)  # last: its /{path}/did.json would shadow others
     app.include_router(assets.router)
     app.include_router(docs.router)

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from issuer.errors import NotFound
 
 CACHE_FOREVER = "public, max-age=31536000, immutable"
+ONE_DAY = "public, max-age=86400"
 # Swagger UI for /docs, as packaged (with its licence) by fastapi-offline.
 SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 
@@ -41,16 +42,19 @@ class Assets:
 
     by_name: dict[str, Asset]
     by_hashed_name: dict[str, Asset]
+    favicon: str | None = None  # the logical name of the icon `/favicon.ico` answers with
 
     @classmethod
-    def load(cls, directory: Path, extra: dict[str, bytes] | None = None) -> Assets:
+    def load(
+        cls, directory: Path, extra: dict[str, bytes] | None = None, favicon: str | None = None
+    ) -> Assets:
         """The files of `directory`, Swagger UI's, and `extra` ones made at start-up (the
-        brand's logo as `logo.svg` or `logo.png`)."""
+        brand's logo as `logo.svg` or `logo.png`, its colours as `brand.css`)."""
         found = [_asset(path.name, path.read_bytes()) for path in sorted(directory.iterdir())]
         found += [_asset(name, content) for name, content in (extra or {}).items()]
         swagger = resources.files("fastapi_offline") / "static"
         found += [_asset(name, (swagger / name).read_bytes()) for name in SWAGGER_FILES]
-        return cls({a.name: a for a in found}, {a.hashed_name: a for a in found})
+        return cls({a.name: a for a in found}, {a.hashed_name: a for a in found}, favicon)
 
     def url(self, name: str) -> str:
         """The cache-forever URL of `name`; a KeyError (a template typo) fails loudly."""
@@ -76,3 +80,15 @@ def static_asset(request: Request, name: str) -> Response:
     return Response(
         asset.content, media_type=asset.media_type, headers={"cache-control": CACHE_FOREVER}
     )
+
+
+@router.get("/favicon.ico")
+def favicon(request: Request) -> Response:
+    """The brand's icon at the address browsers (and Lighthouse) ask for whatever the page
+    links: a 404 here is an error in every console. Cached for a day, not forever: the
+    address stays the same when the logo changes."""
+    assets: Assets = request.app.state.assets
+    asset = assets.by_name.get(assets.favicon or "")
+    if asset is None:
+        raise NotFound("no icon")
+    return Response(asset.content, media_type=asset.media_type, headers={"cache-control": ONE_DAY})

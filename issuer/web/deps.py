@@ -152,7 +152,12 @@ def optional_issuer(request: Request) -> Issuer | None:
     settings = request.app.state.settings
     if identity is None:
         return None
-    return Issuer(identity, settings.base_url, suspension=settings.suspension)
+    return Issuer(
+        identity,
+        settings.base_url,
+        suspension=settings.suspension,
+        render_method=request.app.state.render_method,
+    )
 
 
 def require_issuer(request: Request) -> Issuer:
@@ -177,13 +182,16 @@ _more_mail = threading.Event()
 
 
 def deliver_mail(app: Any) -> None:
-    """Background task after a response: send what is due; whatever cannot go now (mail server
-    down, database busy) stays queued for the next run.
+    """Background task after a response: send what is due, unless a mail worker does that
+    (ISSUER_MAIL_WORKER); whatever cannot go now (mail server down, database busy) stays
+    queued for the next run.
 
     One run at a time per process. A request that finds a run under way leaves a note and
     returns; the run goes round once more, so mail queued after it claimed its batch is not
     left waiting for some later request.
     """
+    if app.state.settings.mail_worker:
+        return  # the mail worker's (issuer/worker.py)
     _more_mail.set()
     while _more_mail.is_set():
         if not _delivering.acquire(blocking=False):

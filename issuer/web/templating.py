@@ -29,6 +29,8 @@ def make_templates(
         loader=jinja2.FileSystemLoader(directory),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        # `{% do list.append(x) %}`: a template builds a macro's options without a helper.
+        extensions=["jinja2.ext.do"],
     )
     environment.filters["http_url"] = http_url
     # How a statement was confirmed, in words: templates never show the stored code.

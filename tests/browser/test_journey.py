@@ -28,6 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "tests/interop/node_modules/axe-core/axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts" / "journey"
 PASSWORD = "correct horse battery"
+WIDTHS = (1280, 375)  # a desktop, a phone: every page is checked at both
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -110,17 +111,25 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
 
 
 class Checked:
-    """Screenshots every page and runs axe-core on it. axe-core is injected as an inline
-    script, which our Content-Security-Policy forbids: these contexts bypass the policy, and
-    tests/browser/test_security.py holds the pages to it."""
+    """Screenshots every page at 1280 and at 375 px and runs axe-core on it at each width.
+    axe-core is injected as an inline script, which our Content-Security-Policy forbids:
+    these contexts bypass the policy, and tests/browser/test_security.py holds the pages to it."""
 
     def __init__(self, page, name: str) -> None:  # type: ignore[no-untyped-def]
         self.page, self.name, self.count = page, name, 0
 
     def check(self, label: str) -> None:
         self.count += 1
+        own = self.page.viewport_size
+        for width in sorted(WIDTHS, key=lambda w: w != own["width"]):  # its own width first
+            self.page.set_viewport_size({"width": width, "height": own["height"]})
+            self._at(width, label)
+        self.page.set_viewport_size(own)
+
+    def _at(self, width: int, label: str) -> None:
         self.page.screenshot(
-            path=str(ARTIFACTS / f"{self.name}-{self.count:02d}-{label}.png"), full_page=True
+            path=str(ARTIFACTS / f"{self.name}-{self.count:02d}-{label}-{width}.png"),
+            full_page=True,
         )
         self.page.add_script_tag(path=str(AXE))
         result = self.page.evaluate(
@@ -128,9 +137,9 @@ class Checked:
             ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))"
         )
         serious = [v for v in result if v["impact"] in ("serious", "critical")]
-        assert serious == [], (label, serious)
-        width = self.page.evaluate("document.documentElement.scrollWidth")
-        assert width <= self.page.viewport_size["width"] + 1, (label, "scrolls sideways", width)
+        assert serious == [], (label, width, serious)
+        scroll = self.page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width + 1, (label, width, "scrolls sideways", scroll)
 
 
 def login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -176,7 +185,10 @@ def test_the_whole_journey(server: tuple[str, Settings], tmp_path: Path) -> None
         desk.check("login")
         login(page, base, "coord@example.org")
         assert page.url.endswith("/coordinator")
-        desk.check("dashboard")
+        desk.check("overview")
+        console = page.get_by_role("navigation", name="Console")
+        console.get_by_role("link", name="Frameworks").click()
+        assert page.url.endswith("/coordinator/frameworks")
         page.set_input_files("#framework-file", str(bad_file))
         page.get_by_role("button", name="Import").click()
         assert "malformed JSON" in page.inner_text("[role=alert]")
@@ -184,6 +196,10 @@ def test_the_whole_journey(server: tuple[str, Settings], tmp_path: Path) -> None
         page.set_input_files("#framework-file", str(framework_file))
         page.get_by_role("button", name="Import").click()
         assert "framework imported" in page.inner_text("[role=status]")
+        assert "Imaging Assistants" in page.inner_text("tbody")
+        desk.check("frameworks")
+        console.get_by_role("link", name="Enrolment").click()
+        desk.check("enrolment")
         page.set_input_files("#csv-file", str(csv_file))
         page.get_by_role("button", name="Check the file").click()
         assert "will be enrolled" in page.content() and "bad email" in page.content()
@@ -191,12 +207,17 @@ def test_the_whole_journey(server: tuple[str, Settings], tmp_path: Path) -> None
         page.get_by_role("button", name="Enrol the 1 valid rows").click()
         assert "1 enrolled" in page.inner_text("[role=status]")
         desk.check("enrolment-applied")
-        page.goto(f"{base}/coordinator")
+        console.get_by_role("link", name="Enrolment").click()
         page.fill("#assign-learner", "lee@example.org")
         page.fill("#assign-supervisor", "sam@example.org")
         page.select_option("#assign-framework", "29-9999.00")
         page.get_by_role("button", name="Assign").click()
         assert "supervisor assigned" in page.inner_text("[role=status]")
+        console.get_by_role("link", name="People").click()
+        page.fill("#people-search", "lee")
+        page.get_by_role("button", name="Find").click()
+        assert "1 person matching" in page.inner_text("[role=status]")
+        desk.check("people")
 
         # Supervisor, on a phone at a clinical workstation.
         phone = browser.new_context(
@@ -248,7 +269,12 @@ def test_the_whole_journey(server: tuple[str, Settings], tmp_path: Path) -> None
         assert "framework.imported" not in events  # the coordinator did that, not Sam
         desk.check("audit")
         page.goto(f"{base}/coordinator")
-        page.get_by_role("link", name="29-9999.00").first.click()
+        assert "1 learner by level" in (page.text_content("svg title") or "")  # the cohort chart
+        desk.check("overview-charts")
+        console.get_by_role("link", name="People").click()
+        page.get_by_role("link", name="Lee Learner").click()
+        desk.check("person")
+        page.get_by_role("link", name="See progress in Imaging Assistants").click()
         assert "10 of 10 confirmed" in page.content()
         desk.check("progress-matrix")
         page.goto(f"{base}/account/password")
@@ -266,4 +292,20 @@ def test_the_whole_journey(server: tuple[str, Settings], tmp_path: Path) -> None
         visitor.goto(f"{base}/verify")
         public.check("verify-form")
         browser.close()
-    assert len(list(ARTIFACTS.glob("*.png"))) == 19  # one per page checked above
+    # One per page checked above, at each width.
+    assert len(list(ARTIFACTS.glob("*.png"))) == 24 * len(WIDTHS)
+
+    # What the journey issued passes 1EdTech's certification checks (issue 18's done-when).
+    from typer.testing import CliRunner
+
+    from issuer.cli import app
+
+    environment = {
+        "ISSUER_BASE_URL": settings.base_url,
+        "ISSUER_DATA_DIR": str(settings.data_dir),
+        "ISSUER_KEYS_DIR": str(settings.keys_dir),
+        "ISSUER_DATABASE_URL": settings.database_url,
+    }
+    checked = CliRunner().invoke(app, ["conformance", "check", "--all"], env=environment)
+    assert checked.exit_code == 0, checked.output
+    assert " 0 would fail certification" in checked.output

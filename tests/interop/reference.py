@@ -12,7 +12,12 @@ from typing import Any
 INTEROP_DIR = Path(__file__).parent
 SCRIPT = INTEROP_DIR / "reference.mjs"
 # A node_modules from before a package was added to package.json needs `npm ci` again.
-PACKAGES = ("@digitalbazaar/vc", "@digitalbazaar/ecdsa-rdfc-2019-cryptosuite", "jose")
+PACKAGES = (
+    "@digitalbazaar/vc",
+    "@digitalbazaar/ecdsa-rdfc-2019-cryptosuite",
+    "jose",
+    "handlebars",
+)
 
 
 def missing() -> str | None:
@@ -26,9 +31,19 @@ def missing() -> str | None:
 
 
 def run_reference(op: str, timeout: float = 300, **arguments: Any) -> Any:
+    return run_script(SCRIPT, timeout, op=op, **arguments)
+
+
+def render_like_lcw(credential: Any, template: str) -> Any:
+    """`credential` drawn with `template` as the Learner Credential Wallet would
+    (render.mjs): `{"id": renderMethod[0].id, "rendered": text}`."""
+    return run_script(INTEROP_DIR / "render.mjs", 60, credential=credential, template=template)
+
+
+def run_script(script: Path, timeout: float, **arguments: Any) -> Any:
     completed = subprocess.run(
-        ["node", str(SCRIPT)],
-        input=json.dumps({"op": op, **arguments}),
+        ["node", str(script)],
+        input=json.dumps(arguments),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -57,7 +57,10 @@ def test_a_framework_title_over_its_limit_is_refused_with_its_path(world: World)
     assert "$.framework.levels.emerging.label" in label.json()["detail"]
 
 
-@pytest.mark.parametrize("text", ["Line one\nline two", "Carriage\rreturn", "Tab\there", "NEL\x85"])
+@pytest.mark.parametrize(
+    "text",
+    ["Line one\nline two", "Carriage\rreturn", "Tab\there", "NEL\x85", "Sono\u202egraphers"],
+)
 def test_a_framework_title_or_level_name_on_several_lines_is_refused(
     world: World, text: str
 ) -> None:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from alembic import command
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import text, update
+from sqlalchemy import inspect, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -26,6 +26,7 @@ from issuer.cli import app as cli
 from issuer.config import Settings
 from issuer.errors import InvalidInput
 from issuer.services import mail
+from issuer.services.letters import Action, Code, Letter
 from issuer.store import migrate
 from issuer.store.db import make_engine, session_factory, transaction
 from issuer.store.models import OutboxMessage
@@ -45,7 +46,11 @@ class Inbox:
 @pytest.fixture
 def smtp_world(db_settings: Settings) -> Iterator[tuple[World, Settings]]:
     settings = replace(
-        db_settings, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_starttls=False
+        db_settings,
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_starttls=False,
+        mail_from=SENDER,
     )
     with TestClient(create_app(settings)) as client:
         yield build_world(client, settings), settings
@@ -96,11 +101,11 @@ def test_smtp_down_then_back_delivers_the_claim_mail_once(
     finally:
         controller.stop()
     [raw] = inbox.messages
-    email = message_from_bytes(raw)
+    email = message_from_bytes(raw, policy=policy.default)
     assert email["To"] == "lee@example.org" and "Your badge" in email["Subject"]
 
     # The claim link: a GET shows a button and uses nothing; the POST signs in once.
-    link = re.search(r"http://127\.0\.0\.1:8000(/claim/\S+)", email.get_payload())  # type: ignore[arg-type]
+    link = re.search(r"http://127\.0\.0\.1:8000(/claim/\S+)", text_part(email))
     assert link is not None
     for _ in range(2):
         assert world.client.get(link.group(1), headers={"accept": "text/html"}).status_code == 200
@@ -249,10 +254,19 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
+def text_part(email: Any) -> str:
+    """The text/plain alternative of a message parsed with the default policy."""
+    return str(email.get_body(("plain",)).get_content())
+
+
+def a_letter(*paragraphs: str, **fields: Any) -> Letter:
+    return Letter(greeting="Hello,", before=paragraphs, reason="A test.", **fields)
+
+
 def enqueue(sessions: sessionmaker[Session], *recipients: str, **fields: Any) -> list[int]:
     with transaction(sessions) as session:
         messages = [
-            mail.queue(session, to=to, **{"subject": "Your badge", "body": "Hello\n", **fields})
+            mail.queue(session, to=to, **{"subject": "Your badge", "letter": a_letter(), **fields})
             for to in recipients
         ]
         session.flush()
@@ -355,24 +369,32 @@ def columns(sessions: sessionmaker[Session], message_id: int) -> str:
 
 
 def test_secrets_are_erased_once_delivered(sessions: sessionmaker[Session]) -> None:
-    body = f"Open it: {LINK}\n\nEnter this code when your wallet asks: {CODE}\n"
-    [message_id] = enqueue(sessions, "lee@example.org", body=body, secrets=[LINK, CODE])
+    with_secrets = a_letter(
+        action=Action("Open it", LINK), code=Code("Enter this code when your wallet asks", CODE)
+    )
+    [message_id] = enqueue(sessions, "lee@example.org", letter=with_secrets, secrets=[LINK, CODE])
     assert LINK in columns(sessions, message_id)  # needed until it goes
     server = Server()
     assert mail.deliver_due(sessions, server, sender=SENDER) == 1
     [sent] = server.sent
-    assert LINK in sent.get_content() and CODE in sent.get_content()
+    assert LINK in text_part(sent) and CODE in text_part(sent)
     after = columns(sessions, message_id)
     assert "s3cr3t-Claim_Token" not in after and CODE not in after
     message = stored(sessions, message_id)
     assert message.body == (
-        f"Open it: {mail.REDACTED}\n\nEnter this code when your wallet asks: {mail.REDACTED}\n"
+        f"Hello,\n\nEnter this code when your wallet asks: {mail.REDACTED}\n\n"
+        f"Open it:\n{mail.REDACTED}\n\n-- \nA test.\n"
     )
     assert message.redacted_body is None and message.secrets_erased_at == message.sent_at
 
 
 def test_secrets_are_erased_when_a_message_is_given_up(sessions: sessionmaker[Session]) -> None:
-    [message_id] = enqueue(sessions, "gone@example.org", body=f"Open it: {LINK}\n", secrets=[LINK])
+    [message_id] = enqueue(
+        sessions,
+        "gone@example.org",
+        letter=a_letter(action=Action("Open it", LINK)),
+        secrets=[LINK],
+    )
     nearly_given_up(sessions, message_id)
     assert mail.deliver_due(sessions, Server("gone@example.org"), sender=SENDER) == 0
     assert stored(sessions, message_id).dead_at is not None
@@ -382,11 +404,13 @@ def test_secrets_are_erased_when_a_message_is_given_up(sessions: sessionmaker[Se
 def test_queue_refuses_secrets_it_could_not_erase(sessions: sessionmaker[Session]) -> None:
     for subject, secrets in (
         ("Your badge", [""]),
-        ("Your badge", ["not-in-the-body"]),
+        ("Your badge", ["not-in-the-letter"]),
         (f"Your code {CODE}", [CODE]),
     ):
         with pytest.raises(InvalidInput):
-            enqueue(sessions, "lee@example.org", subject=subject, body=CODE, secrets=secrets)
+            enqueue(
+                sessions, "lee@example.org", subject=subject, letter=a_letter(CODE), secrets=secrets
+            )
 
 
 def test_a_long_subject_is_cut_to_fit_rather_than_failing_the_issuance(
@@ -401,7 +425,7 @@ def test_coordinators_see_dead_letters_and_put_one_back(
 ) -> None:
     engine = make_engine(db_settings.database_url)
     sessions = session_factory(engine)
-    [message_id] = enqueue(sessions, "gone@example.org", body="Welcome\n")
+    [message_id] = enqueue(sessions, "gone@example.org", letter=a_letter("Welcome"))
     nearly_given_up(sessions, message_id)
     assert mail.deliver_due(sessions, Server("gone@example.org"), sender=SENDER) == 0
     coordinator = bearer(world.coordinator)
@@ -461,7 +485,12 @@ def test_a_dead_letter_whose_link_was_erased_is_not_sent_again(
     """It would reach the learner with a placeholder for the link: a new claim mail is needed."""
     engine = make_engine(db_settings.database_url)
     sessions = session_factory(engine)
-    [message_id] = enqueue(sessions, "gone@example.org", body=f"{LINK}\n", secrets=[LINK])
+    [message_id] = enqueue(
+        sessions,
+        "gone@example.org",
+        letter=a_letter(action=Action("Open it", LINK)),
+        secrets=[LINK],
+    )
     nearly_given_up(sessions, message_id)
     mail.deliver_due(sessions, Server("gone@example.org"), sender=SENDER)
     engine.dispose()
@@ -520,3 +549,56 @@ def test_the_upgrade_erases_the_secrets_of_mail_queued_before_it(database_url: s
     assert mail.deliver_due(sessions, Server(), sender=SENDER) == 1
     assert CODE not in columns(sessions, 2)
     engine.dispose()
+
+
+def test_migration_0013_goes_up_and_down_and_mail_from_before_it_goes_as_text(
+    database_url: str,
+) -> None:
+    """0013 adds the letter beside the text: rows queued before it have none and are sent as
+    the plain text they were; a downgrade drops the letters and keeps every text whole."""
+    engine = make_engine(database_url)
+    config = migrate.alembic_config(database_url)
+    at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+    def step(move: Any, revision: str, *rows: tuple[int, str]) -> None:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            move(config, revision)
+            for message_id, body in rows:
+                connection.execute(
+                    text(
+                        "INSERT INTO outbox_messages (id, recipient, subject, body, created_at,"
+                        " attempts, next_attempt_at) VALUES (:id, 'lee@example.org',"
+                        " 'Your badge', :body, :at, 0, :at)"
+                    ),
+                    {"id": message_id, "body": body, "at": at},
+                )
+
+    def outbox_columns() -> set[str]:
+        return {column["name"] for column in inspect(engine).get_columns("outbox_messages")}
+
+    step(command.upgrade, "0012", (1, "Queued before 0013.\n"))
+    assert "letter" not in outbox_columns()
+    step(command.upgrade, "0013")
+    assert {"letter", "redacted_letter"} <= outbox_columns()
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT letter FROM outbox_messages")).scalar() is None
+        connection.execute(
+            text("UPDATE outbox_messages SET letter = :letter, redacted_letter = :letter"),
+            {"letter": a_letter("Queued before 0013.").to_json()},
+        )
+    step(command.downgrade, "0012")
+    assert not {"letter", "redacted_letter"} & outbox_columns()
+    migrate.upgrade(engine)
+    assert {"letter", "redacted_letter"} <= outbox_columns()
+    sessions = session_factory(engine)
+    assert (
+        stored(sessions, 1).letter is None and stored(sessions, 1).body == "Queued before 0013.\n"
+    )
+    server = Server()
+    assert mail.deliver_due(sessions, server, sender=SENDER) == 1
+    engine.dispose()
+    [message] = server.sent
+    assert message.get_content_type() == "text/plain" and not message.is_multipart()
+    assert message.get_content() == "Queued before 0013.\nSent by Open Badges issuer.\n"
+    assert message["From"].addresses[0].addr_spec == SENDER

@@ -17,6 +17,8 @@ from tests.web.helpers import bearer, make_token
 PUBLIC = "public"
 ANY_USER = "signed in"
 OAUTH = "an OpenID4VCI access token"  # no account token opens it
+OB_TOKEN = "an Open Badges API access token"  # nor these
+OB_CLIENT = "an Open Badges API client's credentials (HTTP Basic)"
 # path template -> who may use it. A new route without an entry fails the test below.
 ACCESS = {
     ("GET", "/"): PUBLIC,
@@ -24,6 +26,8 @@ ACCESS = {
     ("GET", "/achievements/{soc}/{level}/image.svg"): PUBLIC,
     ("GET", "/credentials/{credential_id}"): PUBLIC,
     ("GET", "/issuer"): PUBLIC,
+    ("GET", "/endorsements/{endorsement_id}"): PUBLIC,
+    ("GET", "/render/{key}/certificate.svg"): PUBLIC,
     ("GET", "/status/{list_id}"): PUBLIC,
     ("GET", "/verify"): PUBLIC,
     ("POST", "/verify"): PUBLIC,
@@ -101,9 +105,22 @@ ACCESS = {
     ("GET", "/credentials/{credential_id}/credential.jwt"): PUBLIC,
     ("GET", "/credentials/{credential_id}/certificate.pdf"): PUBLIC,
     ("GET", "/credentials/{credential_id}/preview.png"): PUBLIC,
+    # The Open Badges API (OB 3.0 §6-7): discovery and registration open to all, the resource
+    # endpoints to its own access tokens, the token and revocation endpoints to its clients.
+    ("GET", "/ims/ob/v3p0/discovery"): PUBLIC,
+    ("POST", "/ims/ob/v3p0/oauth/register"): PUBLIC,
+    ("POST", "/ims/ob/v3p0/oauth/token"): OB_CLIENT,
+    ("POST", "/ims/ob/v3p0/oauth/revoke"): OB_CLIENT,
+    ("GET", "/ims/ob/v3p0/credentials"): OB_TOKEN,
+    ("POST", "/ims/ob/v3p0/credentials"): OB_TOKEN,
+    ("GET", "/ims/ob/v3p0/profile"): OB_TOKEN,
+    ("PUT", "/ims/ob/v3p0/profile"): OB_TOKEN,
+    ("GET", "/api/ob/clients"): "coordinator",
+    ("POST", "/api/ob/clients/{client_id}/revoke"): "coordinator",
 }
 PAGES = {
     ("GET", "/coordinator"): "coordinator",
+    ("GET", "/coordinator/frameworks"): "coordinator",
     ("POST", "/coordinator/frameworks"): "coordinator",
     ("POST", "/coordinator/people"): "coordinator",
     ("POST", "/coordinator/people/roles"): "coordinator",
@@ -116,6 +133,7 @@ PAGES = {
     ("POST", "/coordinator/people/{user_id}/reactivate"): "coordinator",
     ("POST", "/coordinator/people/{user_id}/invitation"): "coordinator",
     ("POST", "/coordinator/assignments"): "coordinator",
+    ("GET", "/coordinator/enrolment"): "coordinator",
     ("GET", "/coordinator/enrolment/sample.csv"): "coordinator",
     ("POST", "/coordinator/enrolment"): "coordinator",
     ("GET", "/coordinator/learners/{learner_id}"): "coordinator",
@@ -139,6 +157,13 @@ PAGES = {
     ("POST", "/credentials/{credential_id}/visibility"): "learner",
     ("POST", "/credentials/{credential_id}/wallet"): "learner",
     ("POST", "/credentials/{credential_id}/openid-offer"): "learner",
+    # The learner's consent to an Open Badges API client, and their backpacks.
+    ("GET", "/ims/ob/v3p0/oauth/authorize"): "learner",
+    ("POST", "/ims/ob/v3p0/oauth/authorize"): "learner",
+    ("GET", "/learner/backpacks"): "learner",
+    ("POST", "/learner/backpacks/send"): "learner",
+    ("GET", "/learner/backpacks/callback"): "learner",
+    ("POST", "/learner/backpacks/apps/{client_id}/disconnect"): "learner",
     ("GET", "/account/password"): ANY_USER,
     ("POST", "/account/password"): ANY_USER,
 }
@@ -162,6 +187,9 @@ SAMPLE = {
     "message_id": "1",
     "credential_id": "00000000-0000-0000-0000-000000000000",
     "path": "issuers/x",
+    "client_id": "obc_nobody",
+    "endorsement_id": "no-such-endorsement",
+    "key": "no-such-template",
 }
 
 
@@ -249,8 +277,10 @@ def test_role_matrix(setup: tuple[TestClient, dict[str, str]], who: str | None) 
     headers = bearer(tokens[who]) if who else {}
     for (method, path), allowed in ACCESS.items():
         status = call(client, method, path, headers)
-        if allowed == OAUTH:
+        if allowed in (OAUTH, OB_TOKEN):
             assert status == 401, (who, method, path, status)
+        elif allowed == OB_CLIENT:  # a grant type or a client first: 400 or 401, never in
+            assert status in (400, 401), (who, method, path, status)
         elif allowed == PUBLIC or (allowed == ANY_USER and who) or allowed == who:
             assert status not in (401, 403), (who, method, path, status)
         elif who is None:

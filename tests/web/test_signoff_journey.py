@@ -64,11 +64,18 @@ def test_confirm_ten_statements_attest_and_the_credential_verifies_everywhere(
     assert credential["@context"] == [
         "https://www.w3.org/ns/credentials/v2",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        "https://w3id.org/vc/render-method/v2rc1",  # for its renderMethod
     ]
     subject = credential["credentialSubject"]
     assert subject["achievement"]["id"] == f"http://127.0.0.1:8000/achievements/{SOC}/{LEVEL}"
     assert [r["status"] for r in subject["result"]] == ["Completed"] * 10
     assert subject["identifier"][0]["identityHash"].startswith("sha256$")
+    assert subject["identifier"][1] == {
+        "type": "IdentityObject",
+        "identityType": "name",
+        "hashed": False,
+        "identityHash": "Lee Learner",
+    }
     assert "lee@example.org" not in json.dumps(credential)
     assert len(credential["evidence"]) == 11
     assert "Dr Sam Müller" in credential["evidence"][0]["narrative"]

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from typing import Any
 
 import httpx2
@@ -142,7 +142,8 @@ def credential_request(world: World, token: str, c_nonce: str) -> httpx2.Respons
 def test_a_claim_link_signs_in_once(issued: Any, db_settings: Settings) -> None:
     world, _, database = issued
     outbox = (db_settings.data_dir / "outbox").iterdir()
-    bodies = [str(message_from_bytes(eml.read_bytes()).get_payload()) for eml in outbox]
+    messages = [message_from_bytes(eml.read_bytes(), policy=policy.default) for eml in outbox]
+    bodies = [str(m.get_body(("plain",)).get_content()) for m in messages]  # type: ignore[union-attr]
     bodies = [body for body in bodies if "/claim/" in body]
     assert len(bodies) == 1
     link = bodies[0].split("http://127.0.0.1:8000", 1)[1].split()[0]

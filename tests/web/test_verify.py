@@ -200,7 +200,8 @@ def test_an_unverified_credential_is_shown_as_claims_not_facts(world: World) -> 
     assert "it could not be confirmed" in page.text
     assert "What the credential says" not in page.text
     assert 'href="javascript:' not in page.text
-    assert "Is the signature intact?" in page.text and "✘ no" in page.text
+    assert "Is it genuine and unchanged?" in page.text
+    assert "<strong>No.</strong> It was changed after it was signed" in page.text
 
 
 def test_a_string_that_is_not_a_jws_is_a_400(world: World) -> None:

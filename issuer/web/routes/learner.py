@@ -14,8 +14,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from issuer.services import accounts, awards, claims, roster, sharing, signoff
-from issuer.web.deps import LearnerDep, LearnerPage, SessionDep, set_session_cookie
+from issuer.services import accounts, awards, claims, credential_pages, roster, sharing, signoff
+from issuer.web.deps import (
+    LearnerDep,
+    LearnerPage,
+    ReadSessionDep,
+    SessionDep,
+    set_session_cookie,
+)
 from issuer.web.schemas import (
     CredentialOut,
     LevelProgressOut,
@@ -83,9 +89,16 @@ def learner_home(request: Request, session: SessionDep, page: LearnerPage) -> Re
 
 
 @router.get("/claim/{token}")
-def claim_page(request: Request, token: str) -> Response:
-    """The link in the e-mail: a page with one button."""
-    response = render(request, "credentials/claim.html", {"token": token})
+def claim_page(request: Request, token: str, session: ReadSessionDep) -> Response:
+    """The link in the e-mail: the badge, the earner's name and one button; reading it spends
+    nothing. A used or expired link says what to do instead (404)."""
+    preview = credential_pages.claim_preview(session, token)
+    response = render(
+        request,
+        "credentials/claim.html",
+        {"token": token, "preview": preview},
+        status_code=200 if preview is not None else 404,
+    )
     response.headers.update(NOINDEX)
     return response
 

@@ -10,6 +10,7 @@ to do with it: add it to a wallet (routes/wallets.py), share it, and make it pri
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -17,9 +18,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from issuer.badge_images import BadgeFace, badge_layout
 from issuer.dids import DID_WEB, did_web_path
+from issuer.endorsements import endorsers
 from issuer.errors import NotFound
-from issuer.services import sharing
+from issuer.services import credential_pages, endorsing, sharing
 from issuer.services.catalog import CatalogEntry, stored_catalog
+from issuer.services.endorsing import endorsed_achievement, with_endorsements
 from issuer.services.identity import IssuerIdentity
 from issuer.services.sharing import CredentialView
 from issuer.services.status import published_list
@@ -35,6 +38,7 @@ from issuer.web.deps import (
     optional_issuer,
 )
 from issuer.web.negotiation import wants_json
+from issuer.web.plain import human_date
 from issuer.web.templating import render
 
 router = APIRouter()
@@ -57,9 +61,14 @@ def home(request: Request, session: ReadSessionDep) -> Response:
 def achievement(request: Request, session: ReadSessionDep, soc: str, level: str) -> Response:
     """The Achievement: JSON-LD for `Accept: application/ld+json|application/json`, else a page."""
     entry = stored_catalog(session).find(soc, level)
+    creator = entry.achievement.get("creator", {}).get("id", "")
+    found = endorsing.embedded(session, [entry.achievement["id"], creator])
+    document = endorsed_achievement(entry.achievement, found)
     if wants_json(request):
-        return JSONResponse(entry.achievement, media_type=JSON_LD)
-    return render(request, "public/achievement.html", {"entry": entry})
+        return JSONResponse(document, media_type=JSON_LD)
+    return render(
+        request, "public/achievement.html", {"entry": entry, "endorsers": endorsers(document)}
+    )
 
 
 @router.get("/achievements/{soc}/{level}/image.svg")
@@ -93,9 +102,11 @@ def status_list(request: Request, session: ReadSessionDep, list_id: int) -> Resp
 
 
 @router.get("/issuer")
-def issuer_profile(request: Request) -> Response:
-    """The issuer's Profile, the `creator` named by every Achievement."""
-    return JSONResponse(request.app.state.creator_profile, media_type=JSON_LD)
+def issuer_profile(request: Request, session: ReadSessionDep) -> Response:
+    """The issuer's Profile, the `creator` named by every Achievement, with its endorsements."""
+    profile = request.app.state.creator_profile
+    found = endorsing.embedded(session, [profile["id"]]).get(profile["id"], [])
+    return JSONResponse(with_endorsements(profile, found), media_type=JSON_LD)
 
 
 @router.get("/.well-known/did.json")
@@ -184,7 +195,15 @@ def credential_page(
     response = render(
         request,
         "credentials/page.html",
-        {"item": item, "linkedin": item.linkedin_urls(), "page": page},
+        {
+            "item": item,
+            "linkedin": item.linkedin_urls(),
+            "page": page,
+            "levels": credential_pages.levels(item.record),
+            "statements": credential_pages.statements(session, item),
+            "endorsers": endorsers(json.loads(item.record.document)),
+            "human_date": human_date,
+        },
     )
     response.headers.update(NOINDEX)
     return response

@@ -1,6 +1,10 @@
 """The supervisor's routes, JSON and pages side by side: the learners assigned to them, each
 level's checklist, confirming and withdrawing statements, and attesting a level.
 
+On the checklist page, htmx confirms and withdraws a statement in place: the same form posts
+answer its request with an HTML fragment, and any other with the page again (POST/redirect/GET),
+so the page works as well without JavaScript.
+
 A supervisor sees only their own learners (anything else is 404) and never acts for
 themselves (403). Attesting, by page or by API, goes through `_attest`: the credential is
 checked and signed in a read-only session and stored in a short write transaction that
@@ -10,21 +14,24 @@ rechecks (awards.SignedAward), so SQLite's write lock is never held while signin
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from issuer import limits
 from issuer.credentials import METHODS
-from issuer.errors import Conflict, InvalidInput
+from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound
 from issuer.services import awards, roster, signoff
 from issuer.services.issuing import Issuer
 from issuer.store.db import transaction
 from issuer.store.models import CredentialRecord, User
 from issuer.web.deps import (
     IssuerDep,
+    Page,
     ReadingSupervisorAction,
     ReadingSupervisorDep,
     ReadSessionDep,
@@ -35,6 +42,7 @@ from issuer.web.deps import (
     deliver_mail,
     flash,
 )
+from issuer.web.errors import status_for
 from issuer.web.schemas import (
     AssignedLearnerOut,
     Attest,
@@ -189,30 +197,90 @@ def checklist(
     request: Request,
     session: SessionDep,
     page: SupervisorPage,
-    learner_id: int,
+    learner_id: Id,
     soc: str,
     level: str,
+    next_statement: Annotated[int | None, Query(alias="next", ge=1, le=1000)] = None,
 ) -> Response:
-    learner = roster.assigned_learner(session, page.user, learner_id, soc)
-    levels = {lp.level: lp for lp in signoff.progress(session, learner_id, soc)}
-    if level not in levels:
-        raise InvalidInput(f"no level {level!r} in framework {soc}")
-    return render(
-        request,
-        "pages/supervisor/checklist.html",
-        {
-            "page": page,
-            "learner": learner,
-            "soc": soc,
-            "level": levels[level],
-            "today": date.today().isoformat(),
-            "methods": METHODS,
-        },
+    """`?next=N`: the statement to unfold (the next one after a form post without
+    JavaScript), else the first still to confirm."""
+    found = signoff.checklist(
+        session, page.user, learner_id=learner_id, soc=soc, level=level, today=date.today()
     )
+    context = _context(page, found) | {"current": found.next_to_confirm(next_statement or 1)}
+    return render(request, "pages/supervisor/checklist.html", context)
 
 
-def _checklist(learner_id: int, soc: str, level: str) -> RedirectResponse:
-    return RedirectResponse(f"/supervisor/learners/{learner_id}/{soc}/{level}", status_code=303)
+def _context(page: Page, found: signoff.Checklist) -> dict[str, Any]:
+    return {
+        "page": page,
+        "checklist": found,
+        "today": date.today(),
+        "methods": METHODS,
+        "limits": {"setting": limits.SETTING, "note": limits.NOTE},
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What a confirmation or withdrawal did to one statement, for the page or the fragment."""
+
+    statement: int
+    done: str = ""
+    error: IssuerError | None = None
+    # What the form sent, shown again beside its error so nothing has to be typed twice.
+    entered: signoff.Defaults | None = None
+    note: str = ""
+
+
+def _answer(
+    request: Request,
+    session: Session,
+    page: Page,
+    learner_id: Id,
+    soc: str,
+    level: str,
+    outcome: _Outcome,
+) -> Response:
+    """htmx's requests (`HX-Request: true`) get the statement's new item, the counter and the
+    attest section (out of band) and where focus goes next; the others the page again
+    (POST/redirect/GET), at the next statement to confirm (unfolded) or at the summary, with
+    the message left for it; after an error, at the top, where the message is."""
+    found = signoff.checklist(
+        session, page.user, learner_id=learner_id, soc=soc, level=level, today=date.today()
+    )
+    following = found.next_to_confirm(outcome.statement)
+    if request.headers.get("hx-request") != "true":
+        return _back_to_page(request, session, found, outcome, following)
+    if outcome.statement > len(found.level.statements):
+        raise outcome.error or InvalidInput("no such statement")
+    focus = f"statement-{following}-text" if following else "attest-title"
+    context = _context(page, found) | {
+        "item": found.level.statements[outcome.statement - 1],
+        "outcome": outcome,
+        "focus": f"statement-{outcome.statement}-error" if outcome.error else focus,
+    }
+    status = status_for(outcome.error) if outcome.error else 200
+    return render(request, "pages/supervisor/_update.html", context, status)
+
+
+def _back_to_page(
+    request: Request,
+    session: Session,
+    found: signoff.Checklist,
+    outcome: _Outcome,
+    following: int | None,
+) -> RedirectResponse:
+    """Without JavaScript: the message for the next page, and that page at the next statement
+    (`#` scrolls to it, `?next=` unfolds it), as close as a page load gets to moving focus."""
+    if outcome.error:
+        flash(request, session, str(outcome.error)[:300], "error")
+        where = ""
+    else:
+        flash(request, session, outcome.done)
+        where = f"?next={following}#statement-{following}" if following else "#attest"
+    url = f"/supervisor/learners/{found.learner.id}/{found.soc}/{found.level.level}"
+    return RedirectResponse(url + where, status_code=303)
 
 
 @router.post("/supervisor/learners/{learner_id}/{soc}/{level}/confirm", tags=["pages"])
@@ -220,7 +288,7 @@ def confirm_from_page(
     request: Request,
     session: SessionDep,
     page: SupervisorAction,
-    learner_id: int,
+    learner_id: Id,
     soc: str,
     level: str,
     statement: Statement,
@@ -229,6 +297,7 @@ def confirm_from_page(
     setting: Text,
     note: Text = "",
 ) -> Response:
+    outcome = _Outcome(statement, f"statement {statement} confirmed")
     try:
         with session.begin_nested():
             signoff.confirm_statement(
@@ -244,10 +313,9 @@ def confirm_from_page(
                 note=note,
             )
     except (InvalidInput, Conflict) as error:
-        flash(request, session, str(error)[:300], "error")
-    else:
-        flash(request, session, f"statement {statement} confirmed")
-    return _checklist(learner_id, soc, level)
+        entered = signoff.Defaults(observed_on, method, setting)
+        outcome = _Outcome(statement, error=error, entered=entered, note=note)
+    return _answer(request, session, page, learner_id, soc, level, outcome)
 
 
 @router.post("/supervisor/learners/{learner_id}/{soc}/{level}/withdraw", tags=["pages"])
@@ -255,16 +323,21 @@ def withdraw_from_page(
     request: Request,
     session: SessionDep,
     page: SupervisorAction,
-    learner_id: int,
+    learner_id: Id,
     soc: str,
     level: str,
     statement: Statement,
 ) -> Response:
-    signoff.withdraw_confirmation(
-        session, page.user, learner_id=learner_id, soc=soc, level=level, statement=statement
-    )
-    flash(request, session, f"statement {statement} withdrawn")
-    return _checklist(learner_id, soc, level)
+    outcome = _Outcome(statement, f"statement {statement} withdrawn")
+    try:
+        with session.begin_nested():
+            signoff.withdraw_confirmation(
+                session, page.user, learner_id=learner_id, soc=soc, level=level, statement=statement
+            )
+    # NotFound: withdrawn already (another tab); for someone else's learner the page is a 404.
+    except (InvalidInput, Conflict, NotFound) as error:
+        outcome = _Outcome(statement, error=error)
+    return _answer(request, session, page, learner_id, soc, level, outcome)
 
 
 @router.post("/supervisor/learners/{learner_id}/{soc}/{level}/attest", tags=["pages"])
@@ -274,7 +347,7 @@ def attest_from_page(
     reading: ReadSessionDep,
     page: ReadingSupervisorAction,
     issuer: IssuerDep,
-    learner_id: int,
+    learner_id: Id,
     soc: str,
     level: str,
 ) -> Response:
@@ -294,4 +367,4 @@ def attest_from_page(
             flash(request, session, str(error)[:300], "error")
     else:
         background.add_task(deliver_mail, request.app)
-    return _checklist(learner_id, soc, level)
+    return RedirectResponse(f"/supervisor/learners/{learner_id}/{soc}/{level}", status_code=303)

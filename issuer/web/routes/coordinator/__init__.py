@@ -1,18 +1,19 @@
 """The coordinator's routes, JSON and pages side by side: the console and its API.
 
-`console` holds the console's home, frameworks, assignments, enrolment and progress; `people`
-the people (invitations, changes, deactivation); `records` what was issued (credentials,
-revocation and suspension, claim links), the audit log and the mail that could not be
-delivered.
+`console` holds the console's overview, frameworks, enrolment and progress; `people` the
+people (invitations, changes, deactivation); `assignments` who supervises whom; `records`
+what was issued (credentials, revocation and suspension, claim links), the audit log and the
+mail that could not be delivered.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from issuer.web.routes.coordinator import console, people, records
+from issuer.web.routes.coordinator import assignments, console, people, records
 
 router = APIRouter(tags=["coordinator"])
 router.include_router(console.router)
 router.include_router(people.router)
+router.include_router(assignments.router)
 router.include_router(records.router)

@@ -1,10 +1,11 @@
-"""The coordinator's console (`/coordinator`): frameworks, assignments, bulk enrolment and
-progress, with their API side by side, each calling the same service. People have their own
-module (`people.py`)."""
+"""The coordinator's console (`/coordinator`): the overview, frameworks, bulk enrolment and a
+learner's progress, with their API side by side, each calling the same service. People have
+their own module (`people.py`), and so do assignments (`assignments.py`) and the records of
+what was issued (`records.py`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Path, Query, Request, UploadFile
@@ -24,6 +25,7 @@ from issuer.services import (
 )
 from issuer.services.enrolment import RowReport
 from issuer.store.models import FrameworkRecord, User
+from issuer.web import overview
 from issuer.web.deps import (
     CoordinatorAction,
     CoordinatorDep,
@@ -35,13 +37,11 @@ from issuer.web.deps import (
 )
 from issuer.web.errors import status_for
 from issuer.web.schemas import (
-    AssignmentOut,
     CatalogEntry,
     EnrolmentReport,
     EnrolmentRowOut,
     FrameworkImported,
     LevelProgressOut,
-    NewAssignment,
     progress_out,
 )
 from issuer.web.templating import render
@@ -51,7 +51,7 @@ router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Text = Annotated[str, Form(max_length=2000)]
 EXPIRING_SHOWN = 50
-PEOPLE_SHOWN = 200
+PEOPLE_SHOWN = 200  # in the pickers of the assignment form
 
 
 # ── JSON ──
@@ -133,22 +133,6 @@ def _rows(rows: list[RowReport]) -> list[EnrolmentRowOut]:
     ]
 
 
-@router.post("/api/assignments", status_code=201)
-def assign(body: NewAssignment, session: SessionDep, user: CoordinatorDep) -> AssignmentOut:
-    assignment = roster.assign(
-        session,
-        user,
-        learner_email=body.learner_email,
-        supervisor_email=body.supervisor_email,
-        soc=body.soc,
-    )
-    return AssignmentOut(
-        id=assignment.id,
-        learner_id=assignment.learner_id,
-        supervisor_id=assignment.supervisor_id,
-    )
-
-
 @router.get("/api/learners/{learner_id}/progress")
 def learner_progress(
     learner_id: Id,
@@ -184,35 +168,41 @@ def _import(
 # ── pages ──
 
 
-def _home(session: Session, page: Page) -> dict[str, object]:
+def _overview(session: Session, page: Page) -> dict[str, object]:
+    now = datetime.now(UTC)
     return {
         "page": page,
-        "figures": dashboard.dashboard(session),
-        "frameworks": catalog.stored_catalog(session).frameworks(),
-        "learners": dashboard.people(session, "learner", PEOPLE_SHOWN),
-        "supervisors": dashboard.people(session, "supervisor", PEOPLE_SHOWN),
+        "section": "overview",
+        "figures": dashboard.dashboard(session, now),
+        "cohorts": overview.cohort_charts(dashboard.cohort_progress(session)),
+        "months": overview.month_chart(dashboard.issued_per_month(session, now)),
         "expiring": awards.expiring(session, within=timedelta(days=30), limit=EXPIRING_SHOWN),
         "dead_letters": mail.count_dead_letters(session),
     }
 
 
-def done_home(request: Request, session: Session, message: str) -> Response:
-    """POST/redirect/GET back to the console, the message kept for it in the session."""
-    flash(request, session, message)
-    return RedirectResponse("/coordinator", status_code=303)
-
-
-def home_with_error(
-    request: Request, session: Session, page: Page, message: str, status: int
-) -> Response:
-    """The console again with the error shown in place (the failed step's savepoint is gone)."""
-    context = {**_home(session, page), "error": message}
-    return render(request, "pages/coordinator/home.html", context, status_code=status)
-
-
 @router.get("/coordinator", tags=["pages"])
 def coordinator_home(request: Request, session: SessionDep, page: CoordinatorPage) -> Response:
-    return render(request, "pages/coordinator/home.html", _home(session, page))
+    """The overview: the figures, each cohort's progress and the credentials of each month."""
+    return render(request, "pages/coordinator/home.html", _overview(session, page))
+
+
+def _frameworks(
+    request: Request, session: Session, page: Page, error: str = "", status: int = 200
+) -> Response:
+    context = {
+        "page": page,
+        "section": "frameworks",
+        "frameworks": catalog.imported(session),
+        "error": error,
+    }
+    return render(request, "pages/coordinator/frameworks.html", context, status_code=status)
+
+
+@router.get("/coordinator/frameworks", tags=["pages"])
+def frameworks_page(request: Request, session: SessionDep, page: CoordinatorPage) -> Response:
+    """What is imported, each level an Achievement, and the form that imports another."""
+    return _frameworks(request, session, page)
 
 
 @router.post("/coordinator/frameworks", tags=["pages"])
@@ -229,9 +219,33 @@ async def upload_framework(
             _import(request, session, page.user, data, file.filename or "upload")
     except IssuerError as error:
         message = f"The framework was not imported. {error}"
-        return home_with_error(request, session, page, message, status_for(error))
+        return _frameworks(request, session, page, message, status_for(error))
     done = "framework unchanged: this file was imported before" if unchanged else ""
-    return done_home(request, session, done or "framework imported")
+    flash(request, session, done or "framework imported")
+    return RedirectResponse("/coordinator/frameworks", status_code=303)
+
+
+def enrolment_form(
+    request: Request, session: Session, page: Page, error: str = "", status: int = 200
+) -> Response:
+    """The Enrolment page (again with a form's error in place, its savepoint gone): one
+    learner assigned a supervisor, or a whole cohort from a CSV file."""
+    context = {
+        "page": page,
+        "section": "enrolment",
+        "frameworks": catalog.imported(session),
+        "learners": dashboard.people(session, "learner", PEOPLE_SHOWN),
+        "supervisors": dashboard.people(session, "supervisor", PEOPLE_SHOWN),
+        "error": error,
+    }
+    return render(request, "pages/coordinator/enrol.html", context, status_code=status)
+
+
+@router.get("/coordinator/enrolment", tags=["pages"])
+def enrolment_page(request: Request, session: SessionDep, page: CoordinatorPage) -> Response:
+    """Assign one learner a supervisor, or check a CSV file (a dry run: nothing written) whose
+    report's button then enrols every valid row."""
+    return enrolment_form(request, session, page)
 
 
 @router.get("/coordinator/enrolment/sample.csv", tags=["pages"])
@@ -250,29 +264,6 @@ def sample_csv(session: SessionDep, page: CoordinatorPage) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="enrolment-sample.csv"'},
     )
-
-
-@router.post("/coordinator/assignments", tags=["pages"])
-def add_assignment(
-    request: Request,
-    session: SessionDep,
-    page: CoordinatorAction,
-    learner_email: Text,
-    supervisor_email: Text,
-    soc: Text,
-) -> Response:
-    try:
-        with session.begin_nested():
-            roster.assign(
-                session,
-                page.user,
-                learner_email=learner_email,
-                supervisor_email=supervisor_email,
-                soc=soc,
-            )
-    except IssuerError as error:
-        return home_with_error(request, session, page, str(error), status_for(error))
-    return done_home(request, session, "supervisor assigned")
 
 
 @router.post("/coordinator/enrolment", tags=["pages"])
@@ -295,12 +286,13 @@ async def enrol_from_page(
         with session.begin_nested():
             rows = _enrol(request, background, session, page.user, data, apply=bool(apply))
     except IssuerError as error:
-        return home_with_error(request, session, page, str(error), status_for(error))
+        return enrolment_form(request, session, page, str(error), status_for(error))
     return render(
         request,
         "pages/coordinator/enrolment.html",
         {
             "page": page,
+            "section": "enrolment",
             "rows": rows,
             "applied": bool(apply),
             "valid": sum(1 for row in rows if row.status in ("valid", "enrolled")),
@@ -319,11 +311,9 @@ def learner_matrix(
         "pages/progress.html",
         {
             "page": page,
+            "section": "people",
             "learner": learner,
             "soc": soc,
             "levels": signoff.progress(session, learner_id, soc),
         },
     )
-
-
-# ── the people page: find someone, then edit, deactivate or invite them again ──

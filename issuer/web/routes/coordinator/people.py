@@ -7,6 +7,7 @@ deactivated and reactivated; never by themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
@@ -17,8 +18,11 @@ from issuer import limits
 from issuer.errors import IssuerError
 from issuer.services import (
     accounts,
+    catalog,
+    dashboard,
     invitations,
     people,
+    roster,
 )
 from issuer.store.models import User
 from issuer.web.deps import (
@@ -31,11 +35,8 @@ from issuer.web.deps import (
     flash,
 )
 from issuer.web.errors import status_for
-from issuer.web.routes.coordinator.console import (
-    done_home,
-    home_with_error,
-    public_base_url,
-)
+from issuer.web.listing import Listing, Sort
+from issuer.web.routes.coordinator.console import public_base_url
 from issuer.web.schemas import (
     NewRole,
     NewUser,
@@ -55,8 +56,8 @@ router = APIRouter()
 # Database integers are 32-bit on every backend: larger ids are refused as input, not a 500.
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Text = Annotated[str, Form(max_length=2000)]
-EXPIRING_SHOWN = 50
-PEOPLE_SHOWN = 200
+Filter = Annotated[str, Query(max_length=limits.EMAIL)]
+PEOPLE_SHOWN = 200  # in the pickers of the assignment form
 
 
 @router.post("/api/users", status_code=201)
@@ -194,9 +195,9 @@ def add_person(
                 actor=page.user,
             )
     except IssuerError as error:
-        return home_with_error(request, session, page, str(error), status_for(error))
+        return people_with_error(request, session, page, str(error), status_for(error))
     background.add_task(deliver_mail, request.app)
-    return done_home(
+    return back_to_people(
         request, session, f"{role} added; an invitation was e-mailed to {person.email}"
     )
 
@@ -211,8 +212,8 @@ def add_role_from_page(
             person = accounts.user_by_email(session, email)
             accounts.add_role(session, person, role, actor=page.user)
     except IssuerError as error:
-        return home_with_error(request, session, page, str(error), status_for(error))
-    return done_home(request, session, f"{role} role given to {person.email}")
+        return people_with_error(request, session, page, str(error), status_for(error))
+    return back_to_people(request, session, f"{role} role given to {person.email}")
 
 
 @router.get("/coordinator/people", tags=["pages"])
@@ -220,13 +221,84 @@ def people_page(
     request: Request,
     session: SessionDep,
     page: CoordinatorPage,
-    q: Annotated[str, Query(max_length=limits.EMAIL)] = "",
+    q: Filter = "",
+    state: Filter = "",
+    role: Filter = "",
+    sort: Filter = "",
     number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    found = people.directory(session, search=q, page=number)
-    return render(
-        request, "pages/coordinator/people.html", {"page": page, "found": found, "q": q.strip()}
+    """Everyone, found by name or e-mail, filtered by state and role, sorted by any column,
+    50 a page; and the forms that add a person and give a role."""
+    return _people(request, session, page, _View(q.strip(), state, role, sort, number))
+
+
+def people_with_error(
+    request: Request, session: Session, page: Page, message: str, status: int
+) -> Response:
+    """The People page again with a form's error shown in place (its savepoint is gone)."""
+    return _people(request, session, page, _View(), error=message, status=status)
+
+
+def back_to_people(request: Request, session: Session, message: str) -> Response:
+    """POST/redirect/GET to the People page, the message kept for it in the session."""
+    flash(request, session, message)
+    return RedirectResponse("/coordinator/people", status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """The People table as asked for: the search, the filters, the sort and the page."""
+
+    q: str = ""
+    state: str = ""
+    role: str = ""
+    sort: str = ""
+    number: int = 1
+
+
+def _people(
+    request: Request,
+    session: Session,
+    page: Page,
+    view: _View,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    order = Sort.parse(view.sort, people.SORTS, "name")
+    state = view.state if view.state in people.STATES else ""
+    role = view.role if view.role in accounts.ROLES else ""
+    found = people.directory(
+        session,
+        search=view.q,
+        page=view.number,
+        state=state,
+        role=role,
+        sort=order.key,
+        descending=order.descending,
     )
+    filters = {"q": view.q, "state": state, "role": role}
+    listing = Listing(
+        "/coordinator/people",
+        filters,
+        order,
+        "name",
+        page=found.page,
+        has_next=found.page < found.pages,
+        pages=found.pages,
+        descending_first=("last_sign_in",),
+    )
+    context = {
+        "page": page,
+        "section": "people",
+        "found": found,
+        "listing": listing,
+        "filters": filters,
+        "states": people.STATES,
+        "roles": accounts.ROLES,
+        "error": error,
+    }
+    return render(request, "pages/coordinator/people.html", context, status_code=status)
 
 
 @router.get("/coordinator/people/{user_id}", tags=["pages"])
@@ -234,6 +306,13 @@ def person_page(
     request: Request, session: SessionDep, page: CoordinatorPage, user_id: Id
 ) -> Response:
     return _person(request, session, page, user_id)
+
+
+def person_with_error(
+    request: Request, session: Session, page: Page, user_id: int, message: str, status: int
+) -> Response:
+    """A person's page again with a form's error shown in place."""
+    return _person(request, session, page, user_id, message, status)
 
 
 def _person(
@@ -244,10 +323,15 @@ def _person(
     error: str = "",
     status: int = 200,
 ) -> Response:
+    person = accounts.user_by_id(session, user_id)
     context = {
         "page": page,
-        "person": accounts.user_by_id(session, user_id),
+        "section": "people",
+        "person": person,
         "roles": accounts.ROLES,
+        "supervision": roster.supervision(session, person) if person.has_role("learner") else [],
+        "supervisors": dashboard.people(session, "supervisor", PEOPLE_SHOWN),
+        "frameworks": catalog.imported(session),
         "error": error,
     }
     return render(request, "pages/coordinator/person.html", context, status_code=status)

@@ -12,15 +12,16 @@ got it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from issuer import limits
 from issuer.errors import Conflict, InvalidInput
-from issuer.services import audit, awards, mail
+from issuer.services import audit, awards, catalog, mail, register
 from issuer.store.models import OutboxMessage, User
 from issuer.web.deps import (
     CoordinatorAction,
@@ -31,6 +32,7 @@ from issuer.web.deps import (
     deliver_mail,
     flash,
 )
+from issuer.web.listing import Listing, Sort
 from issuer.web.schemas import (
     AuditEventOut,
     CredentialOut,
@@ -45,8 +47,41 @@ router = APIRouter()
 # Database integers are 32-bit on every backend: larger ids are refused as input, not a 500.
 MessageId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Text = Annotated[str, Form(max_length=2000)]
+Filter = Annotated[str, Query(max_length=limits.EMAIL)]
 CREDENTIALS_PER_PAGE = 100
 MAIL_SHOWN = 200
+# The audit log's actions in words (the code stays beside them: the API filters by it).
+AUDIT_WORDS = {
+    "login.failed": "Sign-in refused",
+    "login.sso": "Signed in with single sign-on",
+    "login.link": "Signed in with an e-mailed link",
+    "confirmation.created": "Confirmed a statement",
+    "confirmation.withdrawn": "Withdrew a confirmation",
+    "level.attested": "Attested a level",
+    "credential.issued": "Issued a credential",
+    "credential.revoked": "Revoked a credential",
+    "credential.suspended": "Suspended a credential",
+    "credential.unsuspended": "Lifted a suspension",
+    "credential.bound": "Gave a wallet a copy",
+    "credential.visibility": "Changed who sees a credential",
+    "claim.resent": "Re-sent a claim link",
+    "framework.imported": "Imported a framework",
+    "enrolment.applied": "Enrolled learners from a CSV file",
+    "assignment.created": "Assigned a supervisor",
+    "mail.retried": "Queued a message again",
+    "user.created": "Added a person",
+    "user.invited": "Invited a person",
+    "user.invitation_accepted": "Accepted an invitation",
+    "user.role_added": "Gave a role",
+    "user.role_removed": "Removed a role",
+    "user.password_changed": "Changed a password",
+    "user.reset_requested": "Asked for a password reset",
+    "user.renamed": "Renamed a person",
+    "user.email_change_requested": "Asked to change an e-mail address",
+    "user.email_changed": "Changed an e-mail address",
+    "user.deactivated": "Deactivated a person",
+    "user.reactivated": "Reactivated a person",
+}
 
 
 # ── JSON ──
@@ -198,39 +233,47 @@ def credentials_page(
     request: Request,
     session: SessionDep,
     page: CoordinatorPage,
+    q: Filter = "",
+    status: Filter = "",
+    achievement: Filter = "",
+    sort: Filter = "",
     number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    """Who holds what, newest first, a page of CREDENTIALS_PER_PAGE at a time."""
-    return _credentials_page(request, session, page, number, {})
-
-
-def _credentials_page(
-    request: Request,
-    session: Session,
-    page: Page,
-    number: int,
-    context: dict[str, str],
-    status_code: int = 200,
-) -> Response:
-    found = awards.credentials(
+    """Who holds what: found by learner, one Achievement or one status, sorted by learner,
+    Achievement or date (newest first by default), a page of CREDENTIALS_PER_PAGE at a time."""
+    order = Sort.parse(sort, register.SORTS, "-issued")
+    status = status if status in register.STATUSES else ""
+    achievement_id = int(achievement) if achievement.isdigit() else None
+    found = register.browse(
         session,
-        limit=CREDENTIALS_PER_PAGE + 1,
-        offset=(number - 1) * CREDENTIALS_PER_PAGE,
-        documents=False,
+        now=datetime.now(UTC),
+        search=q,
+        state=status,
+        achievement_id=achievement_id,
+        sort=order.key,
+        descending=order.descending,
+        page=number,
+        per_page=CREDENTIALS_PER_PAGE,
     )
-    return render(
-        request,
-        "pages/coordinator/credentials.html",
-        {
-            **context,
-            "page": page,
-            "credentials": found[:CREDENTIALS_PER_PAGE],
-            "number": number,
-            "older": len(found) > CREDENTIALS_PER_PAGE,
-            "suspension": request.app.state.settings.suspension,
-        },
-        status_code=status_code,
+    listing = Listing(
+        "/coordinator/credentials",
+        {"q": q.strip(), "status": status, "achievement": str(achievement_id or "")},
+        order,
+        "-issued",
+        page=found.page,
+        has_next=found.has_next,
+        descending_first=("issued",),
     )
+    context = {
+        "page": page,
+        "section": "credentials",
+        "found": found,
+        "listing": listing,
+        "statuses": register.STATUSES,
+        "achievements": [a for f in catalog.imported(session) for a in f.record.achievements],
+        "suspension": request.app.state.settings.suspension,
+    }
+    return render(request, "pages/coordinator/credentials.html", context)
 
 
 def _to(request: Request, session: Session, path: str, message: str) -> Response:
@@ -346,6 +389,7 @@ def _confirmation(
         "pages/coordinator/confirm.html",
         {
             "page": page,
+            "section": "credentials",
             "action": action,
             "record": record,
             "name": record.achievement.document["name"],
@@ -376,24 +420,60 @@ def audit_page(
     request: Request,
     session: SessionDep,
     page: CoordinatorPage,
-    action: str = "",
-    actor: str = "",
-    subject: str = "",
+    action: Filter = "",
+    actor: Filter = "",
+    subject: Filter = "",
+    since: Filter = "",
+    until: Filter = "",
+    sort: Filter = "",
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    return render(
-        request,
-        "pages/coordinator/audit.html",
-        {
-            "page": page,
-            "action": action,
-            "actions": audit.ACTIONS,
-            "actor": actor,
-            "subject": subject,
-            "events": audit.events(
-                session, action=action or None, actor=actor or None, subject=subject or None
-            ),
-        },
+    """Who did what to whom: by action, by actor (e-mail address or part of a name), about
+    what, between two days; newest first (or oldest), 50 a page."""
+    order = Sort.parse(sort, ("at",), "-at")
+    action = action if action in audit.ACTIONS else ""
+    first, last = _day(since), _day(until)
+    found = audit.log(
+        session,
+        action=action,
+        actor=actor,
+        subject=subject,
+        since=first,
+        until=last,
+        oldest_first=not order.descending,
+        page=number,
     )
+    filters = {"action": action, "actor": actor.strip(), "subject": subject.strip()}
+    filters |= {
+        "since": first.isoformat() if first else "",
+        "until": last.isoformat() if last else "",
+    }
+    context = {
+        "page": page,
+        "section": "audit",
+        "found": found,
+        "listing": Listing(
+            "/coordinator/audit",
+            filters,
+            order,
+            "-at",
+            page=found.page,
+            has_next=found.has_next,
+            descending_first=("at",),
+        ),
+        "filters": filters,
+        "actions": sorted(audit.ACTIONS),
+        "words": AUDIT_WORDS,
+    }
+    return render(request, "pages/coordinator/audit.html", context)
+
+
+def _day(text: str) -> date | None:
+    """A YYYY-MM-DD filter; anything else (an empty field) is no filter at all."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
 
 
 @router.get("/coordinator/mail", tags=["pages"])
@@ -423,6 +503,11 @@ def _mail_page(
     return render(
         request,
         "pages/coordinator/mail.html",
-        {"page": page, "messages": mail.dead_letters(session, limit=MAIL_SHOWN), **context},
+        {
+            "page": page,
+            "section": "mail",
+            "messages": mail.dead_letters(session, limit=MAIL_SHOWN),
+            **context,
+        },
         status_code=status_code,
     )
