@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from issuer.errors import InvalidInput, UnsupportedCurve
-from issuer.jsonld.canonize import canonize, canonize_expanded
-from issuer.jsonld.strict import expand_strictly
+from issuer.jsonld.canonize import canonize
 from issuer.keys import P256, P256_BYTES
+from issuer.proofs.configuration import canonical_configuration
 from issuer.types import DocumentLoader, JsonObject
 
 NAME = "ecdsa-rdfc-2019"
@@ -48,9 +48,7 @@ def configure_proof(proof_options: JsonObject, context: object, loader: Document
     The proof options without `proofValue`, under the document's `@context`, canonicalized
     from a strict expansion: an option no context defines is an error, not an unsigned term.
     """
-    configuration = {k: v for k, v in proof_options.items() if k != "proofValue"}
-    configuration["@context"] = context
-    return canonize_expanded(expand_strictly(configuration, loader))
+    return canonical_configuration(proof_options, context, loader)
 
 
 def hash_data(canonical_proof_config: str, canonical_document: str) -> bytes:

@@ -14,9 +14,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from issuer.errors import InvalidInput
-from issuer.jsonld.canonize import canonize, canonize_expanded
-from issuer.jsonld.strict import expand_strictly
+from issuer.jsonld.canonize import canonize
 from issuer.keys import ED25519
+from issuer.proofs.configuration import canonical_configuration
 from issuer.types import DocumentLoader, JsonObject
 
 NAME = "eddsa-rdfc-2022"
@@ -38,9 +38,7 @@ def configure_proof(proof_options: JsonObject, context: object, loader: Document
     left unsigned and free to change (a VC 1.1 credential without the Data Integrity context
     loses `created` that way), so it is an error (JsonLdInvalid), never dropped.
     """
-    configuration = {k: v for k, v in proof_options.items() if k != "proofValue"}
-    configuration["@context"] = context
-    return canonize_expanded(expand_strictly(configuration, loader))
+    return canonical_configuration(proof_options, context, loader)
 
 
 def hash_data(canonical_proof_config: str, canonical_document: str) -> bytes:
