@@ -748,7 +748,7 @@ def serve(
     host, port = host or config.host, port or config.port
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"serving on http://{shown}:{port} (Ctrl-C stops it)")
-    process = None
+    process, before = None, os.environ.get("ISSUER_MAIL_WORKER")
     if with_worker:
         os.environ["ISSUER_MAIL_WORKER"] = "true"  # read by the app processes' settings
         process = multiprocessing.get_context("spawn").Process(
@@ -764,3 +764,7 @@ def serve(
             process.join(10)
             if process.is_alive():
                 process.kill()
+        if before is None:  # as it was: whoever called us in-process keeps its environment
+            os.environ.pop("ISSUER_MAIL_WORKER", None)
+        else:
+            os.environ["ISSUER_MAIL_WORKER"] = before

@@ -50,6 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     yield
     app.state.engine.dispose()  # close pooled connections when the server stops
+    app.state.counter_engine.dispose()  # SQLite's counters file (the same engine otherwise)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -98,9 +99,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessions = session_factory(app.state.engine)
     app.state.read_sessions = read_session_factory(app.state.engine)
     app.state.mail_transport = settings.mail_transport(app.state.brand)  # on the brand
-    app.state.rate_limiter = RateLimiter(
-        session_factory(counter_engine(settings.database_url, app.state.engine))
-    )
+    app.state.counter_engine = counter_engine(settings.database_url, app.state.engine)
+    app.state.rate_limiter = RateLimiter(session_factory(app.state.counter_engine))
     ring = KeyRing(settings.keys_dir)
     app.state.identity = (
         load_identity(

@@ -81,8 +81,10 @@ def provider(redirect_uri: str, log: Path, *flags: str) -> Iterator[str]:
     ):
         try:
             assert process.stdout is not None
-            ready, _, _ = select.select([process.stdout], [], [], 30)
-            line = process.stdout.readline() if ready else ""
+            # poll, not select: a long test run may hold descriptors past select()'s 1024
+            waiting = select.poll()
+            waiting.register(process.stdout, select.POLLIN)
+            line = process.stdout.readline() if waiting.poll(30_000) else ""
             assert line, f"the provider did not start: {log.read_text()}"
             yield str(re.search(r'"issuer":"([^"]+)"', line)[1])  # type: ignore[index]
         finally:
