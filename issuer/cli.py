@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from issuer import limits
@@ -31,7 +32,15 @@ from issuer.files import write_atomic
 from issuer.keys import ED25519, P256
 from issuer.profiles import IssuerProfile
 from issuer.proofs.vc_jwt import looks_like_jwt
-from issuer.services import accounts, catalog, certification, endorsing, mail, recovery
+from issuer.services import (
+    accounts,
+    catalog,
+    certification,
+    endorsing,
+    key_versions,
+    mail,
+    recovery,
+)
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import (
     IssuerIdentity,
@@ -278,12 +287,16 @@ def setup(
     first coordinator."""
     config = settings()
     ring = KeyRing(config.keys_dir)
+    created = False
     for key_type in KEY_TYPES.values():  # Ed25519 first: it names the did:key
         if not ring.exists(key_type):
             with reported_errors():
                 ring.generate(config.key_passphrase, dev=dev, key_type=key_type)
             typer.echo(f"created signing key {ring.key_path(key_type)}")
+            created = True
     db_upgrade()
+    if created:
+        announce_key_ring(config)
     frameworks_import(catalog.framework_files(config.frameworks_dir), None)
     if dev:
         typer.echo(development_coordinator(config))
@@ -382,6 +395,7 @@ def keys_generate(
         key = ring.generate(config.key_passphrase, dev=dev, key_type=key_type)
     encrypted = "unencrypted development" if dev and not config.key_passphrase else "encrypted"
     typer.echo(f"wrote {encrypted} {key_type} signing key {ring.key_path(key_type)}")
+    announce_key_ring(config)
     typer.echo(f"public key (Multikey): {key.multikey}")
     if key_type == P256 and not (config.did or "").startswith(DID_WEB):
         typer.echo(
@@ -401,6 +415,22 @@ def keys_rotate(dev: DevOption = False, kind: TypeOption = "ed25519") -> None:
         key = ring.rotate(config.key_passphrase, dev=dev, key_type=key_type)
     typer.echo(f"new {key_type} signing key: {key.multikey}")
     typer.echo(f"published keys: {len(ring.public_keys())}")
+    announce_key_ring(config)
+
+
+def announce_key_ring(config: Settings) -> None:
+    """Tell running instances the key files changed: each reloads them before it next signs
+    or serves its DID document. Without a database yet (first setup) there is nobody to tell."""
+    engine = make_engine(config.database_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            version = key_versions.bump(session)
+    except (OperationalError, ProgrammingError):
+        typer.echo("note: no database to record the key change in; restart running instances")
+        return
+    finally:
+        engine.dispose()
+    typer.echo(f"key ring version {version}: running instances reload it on their next request")
 
 
 @app.command()

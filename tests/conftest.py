@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -131,6 +132,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         if os.environ.get("CI"):
             pytest.fail("ISSUER_TEST_POSTGRES_URL is required in CI (see .ci/postgres)")
         pytest.skip('no PostgreSQL: run `eval "$(.ci/postgres)"` to test against one')
+    with postgres_database(admin) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_database(admin: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server at `admin`; dropped afterwards."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 

@@ -500,3 +500,17 @@ class EndorsementRecord(Base):
     document: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ── the key ring's version, so that every instance signs with what the DID document shows ──
+
+
+class KeyRingVersion(Base):
+    """One row (id 1): bumped by `issuer keys rotate|generate` after the key files are written.
+    Every instance compares it with the version it loaded before it signs or publishes its DID
+    document, and reloads the key ring from disk when it moved (issue 19: scale-out)."""
+
+    __tablename__ = "key_ring_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

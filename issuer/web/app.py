@@ -5,13 +5,16 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from issuer import __version__
 from issuer.config import Settings
+from issuer.profiles import IssuerProfile
 from issuer.render_method import certificate_template, render_method
-from issuer.services.identity import load_identity
+from issuer.services.identity import IssuerIdentity, load_identity
+from issuer.services.key_versions import Reloading
 from issuer.services.keyring import KeyRing
 from issuer.services.sso import OpenIdProvider
 from issuer.store.db import counter_engine, make_engine, read_session_factory, session_factory
@@ -101,18 +104,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.mail_transport = settings.mail_transport(app.state.brand)  # on the brand
     app.state.counter_engine = counter_engine(settings.database_url, app.state.engine)
     app.state.rate_limiter = RateLimiter(session_factory(app.state.counter_engine))
-    ring = KeyRing(settings.keys_dir)
-    app.state.identity = (
-        load_identity(
-            settings.keys_dir,
-            settings.key_passphrase,
-            settings.did,
-            app.state.issuer_profile,
-            proofs=settings.proofs,
-            jwt_algorithm=settings.jwt_alg,
-        )
-        if ring.exists()
-        else None
+    # The issuer's keys, reloaded when `issuer keys rotate` records a new version: every
+    # instance then signs with a key every instance's DID document lists.
+    app.state.identity = Reloading(
+        partial(_identity, settings, app.state.issuer_profile), app.state.engine
     )
     errors.install(app)
     # One router per audience, each with its JSON and its pages side by side.
@@ -128,6 +123,20 @@ def create_app(settings: Settings) -> FastAPI:
     if app.state.sso is not None:
         app.include_router(sso.router)
     return app
+
+
+def _identity(settings: Settings, profile: IssuerProfile) -> IssuerIdentity | None:
+    """The issuer's identity from its key ring, or None before a signing key exists."""
+    if not KeyRing(settings.keys_dir).exists():
+        return None
+    return load_identity(
+        settings.keys_dir,
+        settings.key_passphrase,
+        settings.did,
+        profile,
+        proofs=settings.proofs,
+        jwt_algorithm=settings.jwt_alg,
+    )
 
 
 def _sso_provider(settings: Settings) -> OpenIdProvider | None:

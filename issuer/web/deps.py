@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from issuer.errors import KeyMaterialError, NotAuthenticated, PermissionDenied
 from issuer.services import accounts, mail
 from issuer.services.fetching import Fetcher
+from issuer.services.identity import IssuerIdentity
 from issuer.services.issuing import Issuer
 from issuer.store.db import transaction
 from issuer.store.models import User
@@ -146,9 +147,15 @@ ReadingSupervisorDep = Annotated[User, Depends(role("supervisor", reading=True))
 LearnerDep = Annotated[User, Depends(role("learner"))]
 
 
+def issuer_identity(request: Request) -> IssuerIdentity | None:
+    """The issuer's keys as recorded now (reloaded after `issuer keys rotate`), or None."""
+    identity: IssuerIdentity | None = request.app.state.identity.get()
+    return identity
+
+
 def optional_issuer(request: Request) -> Issuer | None:
     """Who this app issues as, or None before a signing key exists."""
-    identity = request.app.state.identity
+    identity = issuer_identity(request)
     settings = request.app.state.settings
     if identity is None:
         return None

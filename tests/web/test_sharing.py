@@ -105,7 +105,7 @@ def test_every_download_round_trips_to_a_verified_credential(
     )
     pdf = downloads["certificate.pdf"].content
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 2
-    issuer = world.client.app.state.identity  # type: ignore[attr-defined]
+    issuer = world.client.app.state.identity.get()  # type: ignore[attr-defined]
     from issuer.services.issuing import Issuer
 
     for data in (png, svg.encode(), token.encode(), stored):

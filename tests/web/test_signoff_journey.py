@@ -88,7 +88,7 @@ def test_confirm_ten_statements_attest_and_the_credential_verifies_everywhere(
     served = world.client.get(f"/credentials/{response.json()['id']}")
     assert json.loads(served.content) == credential
 
-    identity = world.client.app.state.identity  # type: ignore[attr-defined]
+    identity = world.client.app.state.identity.get()  # type: ignore[attr-defined]
     report = verify_credential(
         credential,
         now=datetime.now(UTC),

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from issuer.badge_images import BadgeFace, badge_layout
 from issuer.dids import DID_WEB, did_web_path
@@ -23,7 +24,6 @@ from issuer.errors import NotFound
 from issuer.services import credential_pages, endorsing, sharing
 from issuer.services.catalog import CatalogEntry, stored_catalog
 from issuer.services.endorsing import endorsed_achievement, with_endorsements
-from issuer.services.identity import IssuerIdentity
 from issuer.services.sharing import CredentialView
 from issuer.services.status import published_list
 from issuer.store.models import User
@@ -35,6 +35,7 @@ from issuer.web.deps import (
     ReadSessionDep,
     SessionDep,
     flash,
+    issuer_identity,
     optional_issuer,
 )
 from issuer.web.negotiation import wants_json
@@ -101,6 +102,16 @@ def status_list(request: Request, session: ReadSessionDep, list_id: int) -> Resp
     return JSONResponse(document, media_type="application/vc+ld+json", headers=headers)
 
 
+@router.get("/health")
+def health(request: Request, session: ReadSessionDep) -> Response:
+    """For load balancers: 200 while this instance can read its database and has its keys
+    (as currently recorded); 503 otherwise, so traffic goes to the other instances."""
+    session.execute(select(1))  # a database that is away raises: 503 from the error handler
+    if issuer_identity(request) is None:
+        return JSONResponse({"status": "no signing key"}, status_code=503)
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
 @router.get("/issuer")
 def issuer_profile(request: Request, session: ReadSessionDep) -> Response:
     """The issuer's Profile, the `creator` named by every Achievement, with its endorsements."""
@@ -122,7 +133,7 @@ def path_did(request: Request, path: str) -> Response:
 
 
 def did_web_document(request: Request, path: str) -> Response:
-    identity: IssuerIdentity | None = request.app.state.identity
+    identity = issuer_identity(request)
     if (
         identity is None
         or not identity.did.startswith(DID_WEB)
@@ -132,7 +143,8 @@ def did_web_document(request: Request, path: str) -> Response:
     return JSONResponse(
         identity.did_document(),
         media_type="application/did+ld+json",
-        headers={"Cache-Control": "public, max-age=300"},
+        # Revalidated on every use: after a rotation, the new key must be seen at once.
+        headers={"Cache-Control": "no-cache"},
     )
 
 

@@ -1,0 +1,76 @@
+"""After `issuer keys rotate`, every instance signs with the new key and publishes it, without a
+restart: two apps on one database and one key directory, as two instances would be."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from issuer.cli import app as cli
+from issuer.config import Settings
+from issuer.services import key_versions
+from issuer.store.db import make_engine, session_factory, transaction
+from issuer.web.app import create_app
+from tests.web.helpers import build_world
+
+DID = "did:web:127.0.0.1%3A8000"
+
+
+def method_keys(document: dict) -> set[str]:  # type: ignore[type-arg]
+    return {method["publicKeyMultibase"] for method in document["verificationMethod"]}
+
+
+def test_bumps_count_up_from_one_and_never_repeat(db_settings: Settings) -> None:
+    engine = make_engine(db_settings.database_url)
+    try:
+        assert key_versions.current(engine) == 0
+        seen: list[int] = []
+
+        def rotate() -> None:
+            with transaction(session_factory(engine)) as session:
+                seen.append(key_versions.bump(session))
+
+        threads = [threading.Thread(target=rotate) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(seen) == list(range(1, 9))
+        assert key_versions.current(engine) == 8
+    finally:
+        engine.dispose()
+
+
+def test_every_instance_signs_with_the_rotated_key_and_publishes_it(
+    db_settings: Settings, runner: CliRunner
+) -> None:
+    settings = replace(db_settings, did=DID)
+    runner.env = {"ISSUER_DATABASE_URL": settings.database_url, "ISSUER_DID": DID}
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        world = build_world(first, settings)
+        before = method_keys(second.get("/.well-known/did.json").json())
+        rotated = runner.invoke(cli, ["keys", "rotate", "--dev"])
+        assert rotated.exit_code == 0, rotated.output
+        assert "key ring version 1" in rotated.output
+        new_key = rotated.output.split("new Ed25519 signing key: ")[1].split()[0]
+        assert new_key not in before
+        # Neither instance restarted: both publish the new key and keep the old ones.
+        for instance in (first, second):
+            published = method_keys(instance.get("/.well-known/did.json").json())
+            assert published == before | {new_key}
+        # The second instance, which never saw the rotation happen, signs with the new key.
+        world.client = second
+        world.confirm_all()
+        issued = world.attest()
+        assert issued.status_code == 201, issued.text
+        proof = issued.json()["credential"]["proof"][0]
+        assert proof["verificationMethod"] == f"{DID}#{new_key}"
+        verified = first.post(
+            "/credentials/verify", json={"verifiableCredential": issued.json()["credential"]}
+        )
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["verified"] is True, json.dumps(verified.json())[:2000]
