@@ -4,16 +4,24 @@ signs them in to their credential page; coordinators can re-send it."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from issuer.badge_images import BadgeFace
 from issuer.errors import NotFound
 from issuer.services import audit, mail
 from issuer.services.accounts import token_hash
-from issuer.services.letters import Action, Letter, badge_of
-from issuer.store.models import ClaimToken, CredentialRecord, User
+from issuer.services.letters import Action, Letter
+from issuer.store.models import (
+    AchievementRecord,
+    ClaimToken,
+    CredentialRecord,
+    FrameworkRecord,
+    User,
+)
 
 CLAIM_LIFETIME = timedelta(days=14)
 
@@ -37,16 +45,15 @@ def send_claim(
             expires_at=now + CLAIM_LIFETIME,
         )
     )
-    learner = record.learner
-    name = record.achievement.document["name"]
+    facts = _claim_facts(session, record)
     link = f"{base_url}/claim/{token}"
     mail.queue(
         session,
-        to=learner.email,
-        subject=f"Your badge: {name}",
+        to=facts.email,
+        subject=f"Your badge: {facts.badge_name}",
         letter=Letter(
-            greeting=f"Hello {learner.name},",
-            before=(f'You have earned the Open Badge "{name}".',),
+            greeting=f"Hello {facts.name},",
+            before=(f'You have earned the Open Badge "{facts.badge_name}".',),
             action=Action(
                 "Open your badge",
                 link,
@@ -54,13 +61,52 @@ def send_claim(
             ),
             after=("From there you can download it, add it to a wallet or to LinkedIn.",),
             reason="You receive this e-mail because this badge was issued to you.",
-            badge=badge_of(record),
+            badge=facts.badge,
         ),
         secrets=[link],  # erased from the stored message once delivered
         now=now,
     )
     if actor is not None:
         audit.record(session, actor, "claim.resent", record.id)
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimFacts:
+    email: str
+    name: str
+    badge_name: str
+    badge: BadgeFace
+
+
+def _claim_facts(session: Session, record: CredentialRecord) -> _ClaimFacts:
+    """Who the mail goes to and the badge it shows, in one query: on the issuance path the
+    record is new, and loading its learner, Achievement and framework as objects took five
+    (with the framework's every Achievement, only to count them)."""
+    levels = (
+        select(func.count())
+        .where(AchievementRecord.framework_id == FrameworkRecord.id)
+        .correlate(FrameworkRecord)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(
+            User.email,
+            User.name,
+            AchievementRecord.document["name"].as_string(),
+            AchievementRecord.label,
+            AchievementRecord.position,
+            FrameworkRecord.title,
+            FrameworkRecord.soc,
+            levels,
+        )
+        .select_from(AchievementRecord)
+        .join(FrameworkRecord, FrameworkRecord.id == AchievementRecord.framework_id)
+        .join(User, User.id == record.learner_id)
+        .where(AchievementRecord.id == record.achievement_id)
+    ).one()
+    email, name, badge_name, label, position, title, soc, count = row
+    badge = BadgeFace(title=title, label=label, soc=soc, position=position + 1, count=count)
+    return _ClaimFacts(email, name, badge_name, badge)
 
 
 def redeem(session: Session, token: str, now: datetime | None = None) -> ClaimToken:

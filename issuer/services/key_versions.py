@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from math import inf
 from typing import Generic, TypeVar
 
 from sqlalchemy import Engine, select, update
@@ -59,19 +61,30 @@ def current(engine: Engine) -> int:
 @dataclass
 class Reloading(Generic[Loaded]):
     """What `load` made from the key ring (the issuer's identity), loaded again whenever the
-    recorded version moves. Thread-safe: requests run in a thread pool."""
+    recorded version moves. Thread-safe: requests run in a thread pool.
+
+    `get(max_age)` may use a version read up to `max_age` seconds ago. Signing can: for that
+    long after a rotation an instance still signs with the old key, which stays published. The
+    DID document can't (max_age 0): an instance that had not seen the rotation yet would serve
+    a document without the key another instance already signs with.
+    """
 
     load: Callable[[], Loaded]
     engine: Engine
     _loaded: tuple[int, Loaded] | None = None  # (version, value)
+    _read_at: float = -inf  # time.monotonic() of the last read of the version
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self) -> Loaded:
-        version = self._recorded()
+    def get(self, max_age: float = 0.0) -> Loaded:
+        loaded = self._loaded
+        if loaded is not None and time.monotonic() - self._read_at < max_age:
+            return loaded[1]
+        version, read_at = self._recorded(), time.monotonic()
         with self._lock:
             loaded = self._loaded
             if loaded is None or (version is not None and version != loaded[0]):
                 loaded = self._loaded = (version or 0, self.load())
+            self._read_at = read_at
             return loaded[1]
 
     def _recorded(self) -> int | None:

@@ -7,16 +7,22 @@ readable by their owner only.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import sqlite3
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from issuer.files import PRIVATE, make_directory
 from issuer.store.models import RateLimitCounter
@@ -47,6 +53,12 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; we issue it ourselves so that a
         # transaction that will write takes the write lock up front (see `_sqlite_begin`).
         event.listen(engine, "begin", _sqlite_begin)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            writers = WriterQueue(Path(f"{database}-writer.lock"))
+            event.listen(engine, "connect", writers.open)
+            event.listen(engine, "begin", writers.enter, insert=True)
+            event.listen(engine, "checkin", writers.leave)
+            event.listen(engine, "close", writers.close)
         return engine
     url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
@@ -102,6 +114,73 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class WriterQueue:
+    """Writers to one SQLite file take turns without SQLite's sleeping.
+
+    SQLite's own wait for its write lock is a sleep that backs off to 25 ms a try: under load a
+    writer slept on while the lock sat free, and two app processes kept 1.2 of 2 cores busy.
+    Here the threads of a process queue on a lock that wakes the next one the moment it is
+    given back, and only the thread at the head of that queue contends with other processes,
+    on a lock file (flock), trying every half to two milliseconds. The turn is taken before
+    BEGIN IMMEDIATE and given back when the connection returns to the pool, after its COMMIT
+    or ROLLBACK; a writer that waits SQLITE_BUSY_TIMEOUT_MS in all fails as SQLite would.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._threads = threading.Lock()  # released by whichever thread checks the connection in
+
+    def open(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_LOCK_FILE] = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE)
+
+    def close(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        self.leave(dbapi_connection, record)
+        if _LOCK_FILE in record.info:
+            os.close(record.info.pop(_LOCK_FILE))
+
+    def enter(self, connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            return
+        info = connection.connection._connection_record.info
+        if info.get(_HOLDING) or _LOCK_FILE not in info:
+            return
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        if not self._threads.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise _locked()
+        try:
+            _flock_by(info[_LOCK_FILE], deadline)
+        except BaseException:
+            self._threads.release()
+            raise
+        info[_HOLDING] = True
+
+    def leave(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop(_HOLDING, False):
+            fcntl.flock(record.info[_LOCK_FILE], fcntl.LOCK_UN)
+            self._threads.release()
+
+
+def _flock_by(descriptor: int, deadline: float) -> None:
+    delay = 0.0005
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise _locked() from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
+
+
+def _locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
+
+_LOCK_FILE = "issuer_writer_lock_file"
+_HOLDING = "issuer_writer_lock_held"
 
 
 def _sqlite_begin(connection: Any) -> None:

@@ -147,15 +147,21 @@ ReadingSupervisorDep = Annotated[User, Depends(role("supervisor", reading=True))
 LearnerDep = Annotated[User, Depends(role("learner"))]
 
 
-def issuer_identity(request: Request) -> IssuerIdentity | None:
-    """The issuer's keys as recorded now (reloaded after `issuer keys rotate`), or None."""
-    identity: IssuerIdentity | None = request.app.state.identity.get()
+# How stale the key ring's version may be where we only sign (services/key_versions.py).
+SIGNING_KEY_AGE = 1.0
+
+
+def issuer_identity(request: Request, max_age: float = 0.0) -> IssuerIdentity | None:
+    """The issuer's keys as recorded at most `max_age` seconds ago (reloaded after `issuer
+    keys rotate`), or None before a signing key exists."""
+    identity: IssuerIdentity | None = request.app.state.identity.get(max_age)
     return identity
 
 
-def optional_issuer(request: Request) -> Issuer | None:
-    """Who this app issues as, or None before a signing key exists."""
-    identity = issuer_identity(request)
+def optional_issuer(request: Request, max_age: float = 0.0) -> Issuer | None:
+    """Who this app issues as, or None before a signing key exists. Up to date by default:
+    verification resolves our own DID from these keys."""
+    identity = issuer_identity(request, max_age)
     settings = request.app.state.settings
     if identity is None:
         return None
@@ -168,7 +174,16 @@ def optional_issuer(request: Request) -> Issuer | None:
 
 
 def require_issuer(request: Request) -> Issuer:
-    issuer = optional_issuer(request)
+    return _required(optional_issuer(request))
+
+
+def signing_issuer(request: Request) -> Issuer:
+    """For routes that only sign (attestations): the keys as known up to a second ago, which
+    spares the hot path a query; a key rotated meanwhile stays published, so it verifies."""
+    return _required(optional_issuer(request, SIGNING_KEY_AGE))
+
+
+def _required(issuer: Issuer | None) -> Issuer:
     if issuer is None:
         raise KeyMaterialError("the issuer has no signing key: run `issuer keys generate`")
     return issuer
@@ -180,6 +195,7 @@ def fetcher(request: Request) -> Fetcher:
 
 
 IssuerDep = Annotated[Issuer, Depends(require_issuer)]
+SigningIssuerDep = Annotated[Issuer, Depends(signing_issuer)]
 OptionalIssuerDep = Annotated[Issuer | None, Depends(optional_issuer)]
 FetcherDep = Annotated[Fetcher, Depends(fetcher)]
 

@@ -74,3 +74,18 @@ def test_every_instance_signs_with_the_rotated_key_and_publishes_it(
         )
         assert verified.status_code == 200, verified.text
         assert verified.json()["verified"] is True, json.dumps(verified.json())[:2000]
+
+
+def test_a_version_read_may_be_reused_only_as_long_as_asked(db_settings: Settings) -> None:
+    engine = make_engine(db_settings.database_url)
+    loads: list[int] = []
+    try:
+        reloading = key_versions.Reloading(lambda: loads.append(1) or len(loads), engine)
+        assert reloading.get() == 1
+        with transaction(session_factory(engine)) as session:
+            key_versions.bump(session)
+        assert reloading.get(max_age=60) == 1  # signing may use what it read a moment ago
+        assert reloading.get() == 2  # the DID document may not
+        assert reloading.get(max_age=60) == reloading.get() == 2
+    finally:
+        engine.dispose()

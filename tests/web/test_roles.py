@@ -26,6 +26,7 @@ ACCESS = {
     ("GET", "/achievements/{soc}/{level}/image.svg"): PUBLIC,
     ("GET", "/credentials/{credential_id}"): PUBLIC,
     ("GET", "/issuer"): PUBLIC,
+    ("GET", "/health"): PUBLIC,
     ("GET", "/endorsements/{endorsement_id}"): PUBLIC,
     ("GET", "/render/{key}/certificate.svg"): PUBLIC,
     ("GET", "/status/{list_id}"): PUBLIC,
