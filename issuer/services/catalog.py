@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import distinct, func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, contains_eager, defer, lazyload
 
 from issuer.achievements import build_achievements, write_achievements
 from issuer.errors import Conflict, FrameworkInvalid, InvalidInput, NotFound
@@ -176,10 +176,17 @@ def imported(session: Session) -> list[Imported]:
 
 
 def achievement_record(session: Session, soc: str, level_key: str) -> AchievementRecord:
+    """The level's Achievement with its framework, in one query: the framework's other
+    Achievements (four JSON documents) and its source file are read only if asked for."""
     record = session.scalar(
         select(AchievementRecord)
         .join(FrameworkRecord)
         .where(FrameworkRecord.soc == soc, AchievementRecord.level_key == level_key)
+        .options(
+            contains_eager(AchievementRecord.framework).options(
+                lazyload(FrameworkRecord.achievements), defer(FrameworkRecord.source)
+            )
+        )
     )
     if record is None:
         raise NotFound(f"no achievement for occupation {soc!r} and level {level_key!r}")

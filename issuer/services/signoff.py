@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from issuer import limits
 from issuer.credentials import METHODS
@@ -119,12 +119,15 @@ def active_confirmations(
 ) -> dict[int, Confirmation]:
     """Statement index -> its active confirmation (not withdrawn, not yet in a credential)."""
     rows = session.scalars(
-        select(Confirmation).where(
+        select(Confirmation)
+        .where(
             Confirmation.learner_id == learner_id,
             Confirmation.achievement_id == achievement_id,
             Confirmation.withdrawn_at.is_(None),
             Confirmation.consumed_by.is_(None),
         )
+        # The supervisors' names, not their roles (a query more, on the issuance path).
+        .options(joinedload(Confirmation.supervisor).lazyload(User.roles))
     )
     return {row.statement_index: row for row in rows}
 
