@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from issuer.store.db import READ_ONLY
 from issuer.store.models import KeyRingVersion
 
 ROW = 1
@@ -53,7 +54,9 @@ def bump(session: Session, now: datetime | None = None) -> int:
 
 def current(engine: Engine) -> int:
     """The recorded version; 0 before any rotation was recorded."""
-    with engine.connect() as connection:
+    # Read-only: on SQLite a plain BEGIN, never the write lock a request's own write session
+    # may hold while it asks (that waited out the 30 s busy timeout).
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         version = connection.scalar(select(KeyRingVersion.version).where(KeyRingVersion.id == ROW))
     return version or 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import replace
 
 from fastapi.testclient import TestClient
@@ -87,5 +88,19 @@ def test_a_version_read_may_be_reused_only_as_long_as_asked(db_settings: Setting
         assert reloading.get(max_age=60) == 1  # signing may use what it read a moment ago
         assert reloading.get() == 2  # the DID document may not
         assert reloading.get(max_age=60) == reloading.get() == 2
+    finally:
+        engine.dispose()
+
+
+def test_reading_the_version_never_waits_for_a_writer(db_settings: Settings) -> None:
+    """Found by the VC-API tests: a request holding its write session, then asking for the
+    issuer, waited out SQLite's 30 s busy timeout for the version."""
+    engine = make_engine(db_settings.database_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            key_versions.bump(session)  # holds the write lock
+            start = time.monotonic()
+            assert key_versions.current(engine) == 0  # what was committed before
+            assert time.monotonic() - start < 1
     finally:
         engine.dispose()
