@@ -86,7 +86,8 @@ class Problem:
     path: str
     message: str
     type: ProblemType = "MALFORMED_VALUE_ERROR"
-    # False when the rule could not be checked (a related resource out of reach), not broken.
+    # False when the rule could not be checked (a related resource out of reach or not fetched
+    # offline), not broken.
     checked: bool = True
 
     def __str__(self) -> str:
@@ -108,7 +109,8 @@ def credential_problems(credential: object, *, fetch: Fetch | None = None) -> li
     """Every way `credential` breaks the data model; empty when it conforms.
 
     `fetch` retrieves a related resource to check its digest (raising an IssuerError when it
-    cannot); without it, only related resources that are bundled contexts are checked.
+    cannot); without it, only related resources that are bundled contexts are checked, and
+    each other one is a Problem with `checked=False` (not checked, rather than broken).
     """
     out = _Problems()
     _credential(credential, "$", out, fetch)
@@ -474,7 +476,9 @@ def _check_digests(
     local = bundled().get(url)
     if local is not None:
         content = local.read_bytes()  # the copy of a context we sign and verify with
-    elif fetch is None:
+    elif fetch is None:  # offline (a wallet exchange): the digest could not be checked
+        message = f"{url} is not fetched here, so its digest was not checked"
+        out.append(Problem(f"{path}.id", message, checked=False))
         return
     else:
         try:

@@ -5,12 +5,15 @@ The attacks run against real documents on a loopback HTTPS server, for every pro
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 import pytest
 
+from issuer.checks import INVALID_ISSUER
 from issuer.controllers import (
     INVALID_CONTROLLED_IDENTIFIER_DOCUMENT_ID,
     INVALID_RELATIONSHIP,
@@ -128,6 +131,37 @@ def test_an_https_controller_document_binds_its_keys(
     )
     credential["issuer"] = controller
     assert verify(secure(credential, form, ATTACKER, own)).verified
+
+
+def did_jwk(key: SigningKey) -> str:
+    """The did:jwk of an Ed25519 key: its public JWK, base64url-encoded (did-jwk spec)."""
+    jwk = jwt.algorithms.OKPAlgorithm.to_jwk(key.private_key.public_key(), as_dict=True)
+    encoded = base64.urlsafe_b64encode(json.dumps(jwk, separators=(",", ":")).encode())
+    return "did:jwk:" + encoded.decode().rstrip("=")
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_did_jwk_key_binds_to_its_did(credential: dict[str, Any], form: str) -> None:
+    did = did_jwk(ATTACKER)
+    credential["issuer"] = did
+    report = verify(secure(credential, form, ATTACKER, f"{did}#0"))
+    assert report.verified, report.checks
+    issuer = next(c for c in report.checks if c.name == "issuer")
+    assert issuer.status == "passed" and did in issuer.message
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_fails_to_verify_if_a_did_jwk_key_signs_for_another_issuer(
+    credential: dict[str, Any], form: str
+) -> None:
+    """The key binds to its did:jwk, which is not the issuer the credential names."""
+    did = did_jwk(ATTACKER)
+    report = verify(secure(credential, form, ATTACKER, f"{did}#0"))
+    assert not report.verified
+    checks = {c.name: c for c in report.checks}
+    assert checks["proof"].status == "passed"
+    assert checks["issuer"].status == "failed" and checks["issuer"].code == INVALID_ISSUER
+    assert f"signed by a key of {did}, not of the issuer {VICTIM_DID}" in checks["issuer"].message
 
 
 def test_fails_to_verify_if_the_document_is_about_someone_else(

@@ -207,7 +207,18 @@ def test_hashes_bundled_contexts_without_fetching_them() -> None:
 
 
 def test_without_fetch_only_bundled_resources_are_checked() -> None:
-    assert problems_of(related(RESOURCE, digestSRI="sha256-" + "A" * 43 + "=")) == []
+    """Offline (wallet exchanges verify with local keys only), an unbundled resource's digest
+    is reported as not checked, never silently passed over; a bundled context's still is."""
+    [problem] = credential_problems(related(RESOURCE, digestSRI="sha256-" + "A" * 43 + "="))
+    assert problem == Problem(
+        "$.relatedResource[0].id",
+        f"{RESOURCE} is not fetched here, so its digest was not checked",
+        checked=False,
+    )
+    digest = hashlib.sha512(bundled()[CREDENTIALS_V2].read_bytes()).digest()
+    assert problems_of(related(CREDENTIALS_V2, digestSRI="sha512-" + "A" * 86 + "==")) != []
+    sri = "sha512-" + base64.b64encode(digest).decode()
+    assert problems_of(related(CREDENTIALS_V2, digestSRI=sri)) == []
 
 
 @pytest.mark.parametrize("case", PRESENTATIONS["bad"], ids=lambda case: case["cause"])

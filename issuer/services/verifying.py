@@ -3,7 +3,8 @@ OpenID4VCI proofs and `issuer verify` all come through here, under the same limi
 
 Input: a credential as JSON, a compact JWT, a baked PNG or SVG, or an HTTPS URL to any of
 those (or a presentation). Limits: at most 1 MB, 64 levels deep, 20,000 JSON values and 16
-explicit blank-node labels (which bound the JSON-LD work); a CPU-time limit on JSON-LD; one
+explicit blank-node labels (which bound the JSON-LD work), for JSON and for the decoded payload
+of every JWT alike (alone or in a presentation); a CPU-time limit on JSON-LD; one
 wall-clock deadline for every fetch a verification makes (controller documents, status
 lists); a cap on status entries (in `status_check`). Output: a VerificationReport, with, for
 credentials this issuer signed, a check that the credential agrees with what is on record.
@@ -11,6 +12,7 @@ credentials this issuer signed, a check that the credential agrees with what is 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,7 +113,7 @@ def read_credential(data: bytes) -> JsonObject | str:
             raise InvalidInput("this SVG carries no Open Badge credential")
         return read_credential(baked.encode("utf-8"))
     if looks_like_jwt(text):
-        return text
+        return read_jwt(text)
     return read_document(text, "a credential")
 
 
@@ -127,6 +129,32 @@ def read_document(text: str | bytes, what: str) -> JsonObject:
         raise InvalidInput(f"{what} is a JSON object")
     check_shape(document)
     return document
+
+
+def read_jwt(token: str) -> str:
+    """A compact JWS whose payload (the credential, or the OB 3.0 claims carrying it) is
+    within the same depth, value and blank-node limits as JSON input. The signature is left to
+    the verifier: the limits come first, so no oversized payload is ever verified or expanded.
+    A payload that is not JSON at all is left to the verifier too, which reports it as such."""
+    token = token.strip()
+    payload = token.split(".")[1] if token.count(".") == 2 else ""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except RecursionError:
+        raise InvalidInput(f"the JWT's payload is too deep (limit: {MAX_DEPTH} levels)") from None
+    except ValueError:  # not base64url, UTF-8 or JSON
+        return token
+    check_shape(decoded)
+    return token
+
+
+def _check_presented_jwts(presentation: JsonObject) -> None:
+    """The limits on every credential a presentation carries as a compact JWS; those given as
+    JSON were checked with the presentation itself."""
+    credentials = presentation.get("verifiableCredential")
+    for credential in credentials if isinstance(credentials, list) else [credentials]:
+        if isinstance(credential, str) and looks_like_jwt(credential):
+            read_jwt(credential)
 
 
 def check_shape(document: Any) -> None:
@@ -210,6 +238,7 @@ def verify_presentation_input(
     if not isinstance(presentation, dict):
         raise InvalidInput("verifiablePresentation must be a JSON object")
     document = read_document(json.dumps(presentation, ensure_ascii=False), "a presentation")
+    _check_presented_jwts(document)
     fetcher = fetcher.within(FETCH_SECONDS)
     own = issuer if session is not None else None
     with _guarded():

@@ -1,6 +1,6 @@
 // The Digital Bazaar reference stack, driven by our tests and benchmark over stdin/stdout.
-// Input: one JSON object {op: "sign"|"verify"|"verifyProof"|"verifyJwt"|"signJwt"|"bench"|
-// "present", ...}; output: one JSON object.
+// Input: one JSON object {op: "sign"|"issueEach"|"verify"|"verifyProof"|"verifyJwt"|"signJwt"|
+// "bench"|"present", ...}; output: one JSON object.
 // `sign` uses eddsa-rdfc-2022 with an Ed25519 key from `seedHex`, or ecdsa-rdfc-2019 with the
 // P-256 key `secretKeyMultibase` (+ `publicKeyMultibase`); `verify` knows both suites.
 // The document loader serves only the contexts bundled in issuer/jsonld/contexts/ and
@@ -69,7 +69,11 @@ async function p256Key({secretKeyMultibase, publicKeyMultibase}, controller) {
     secretKeyMultibase});
 }
 
-async function sign({credential, seedHex, controller, documents, suite: suiteName, ...key}) {
+// `proof` (optional) holds proof options the signature covers too, such as the proof's `id`
+// (which a later proof of a chain names in its `previousProof`).
+async function sign({
+  credential, seedHex, controller, documents, proof, suite: suiteName, ...key
+}) {
   let suite;
   if(suiteName === 'ecdsa-rdfc-2019') {
     const signer = (await p256Key(key, controller)).signer();
@@ -78,7 +82,24 @@ async function sign({credential, seedHex, controller, documents, suite: suiteNam
     const signer = (await keyFromSeed(seedHex, controller)).signer();
     suite = new DataIntegrityProof({signer, cryptosuite: eddsaRdfc2022});
   }
+  if(proof) {
+    suite.proof = proof;
+  }
   return vc.issue({credential, suite, documentLoader: makeLoader(documents)});
+}
+
+// Try to issue each of `credentials` (eddsa-rdfc-2022, the key from `seedHex`): for each, the
+// signed credential, or the error the reference refused it with. One process for many cases.
+async function issueEach({credentials, seedHex}) {
+  const results = [];
+  for(const credential of credentials) {
+    try {
+      results.push({issued: true, credential: await sign({credential, seedHex})});
+    } catch(error) {
+      results.push({issued: false, error: String(error.message ?? error)});
+    }
+  }
+  return results;
 }
 
 // Both suites by default: jsonld-signatures matches each proof of a set to a suite it is
@@ -249,7 +270,9 @@ for await (const chunk of process.stdin) {
   chunks.push(chunk);
 }
 const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-const operations = {sign, verify, verifyProof, verifyJwt, signJwt, bench, present};
+const operations = {
+  sign, issueEach, verify, verifyProof, verifyJwt, signJwt, bench, present
+};
 try {
   const result = await operations[request.op](request);
   process.stdout.write(JSON.stringify({ok: true, result}));

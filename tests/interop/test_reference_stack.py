@@ -17,6 +17,10 @@ from issuer.services.fetching import Fetcher
 from issuer.services.identity import IssuerIdentity, make_resolver, sign_credential
 from issuer.verification import verify_credential
 from tests.interop.reference import missing, run_reference
+from tests.test_data_model import CASES, build
+from tests.web.test_vc_api_conformance import Api, api
+
+__all__ = ["api"]
 
 pytestmark = pytest.mark.interop
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -215,3 +219,130 @@ def test_a_two_proof_chain_verifies_here_and_the_reference_misreads_it() -> None
     assert run_reference("verify", credential=chain)["errors"] == ["Invalid signature."]
     del chain["proof"][0]
     assert not our_verdict(chain, issuer)
+
+
+# ── through our HTTP routes (the VC-API of tests/web/test_vc_api_conformance.py) ─────────────
+
+CHAIN_FIRST = "urn:uuid:5d3f0a2e-7c41-4b9e-8f6a-2e1c9b7d4a30"
+VERSIONS = ["vc_2_0", "vc_1_1"]
+
+
+def unsigned(version: str, issuer: str) -> dict:  # type: ignore[type-arg]
+    """The VC-API cases' base credential (VC 2.0), or a VC 1.1 one, from `issuer`."""
+    return build({}, ISSUER=issuer) if version == "vc_2_0" else vc_1_1(issuer)
+
+
+def published(api: Api) -> dict:  # type: ignore[type-arg]
+    """Our DID document and each of its verification methods, as the routes publish them:
+    what the reference's offline loader needs to resolve our did:web."""
+    document = api.client.get("/.well-known/did.json").json()
+    documents = {document["id"]: document}
+    for method in document["verificationMethod"]:
+        documents[method["id"]] = {"@context": "https://w3id.org/security/multikey/v1", **method}
+    return documents
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_what_our_vc_api_issues_verifies_in_the_reference_stack(api: Api, version: str) -> None:
+    response = api.issue(unsigned(version, api.did))
+    assert response.status_code == 201, response.text
+    signed = response.json()["verifiableCredential"]
+    if version == "vc_1_1":  # the Data Integrity context added, as the reference adds it
+        assert signed["@context"][-1] == "https://w3id.org/security/data-integrity/v2"
+    verdict = run_reference("verify", credential=signed, documents=published(api))
+    assert verdict == {"verified": True, "errors": []}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_what_the_reference_signs_our_vc_api_verifies(api: Api, version: str) -> None:
+    signer = identity()
+    signed = run_reference("sign", credential=unsigned(version, signer.did), seedHex=SEED.hex())
+    response = api.verify(signed)
+    assert response.status_code == 200, response.json()
+    assert response.json()["verified"] is True and response.json()["errors"] == []
+    signed["proof"]["created"] = "2020-01-01T00:00:00Z"
+    assert api.verify(signed).status_code == 400
+
+
+def test_a_chain_on_a_reference_proof_verifies_through_our_vc_api(api: Api) -> None:
+    """VC Data Integrity §4.5 through POST /credentials/verify: the reference signs the first
+    proof (with an id), an endorser's key chains a second onto it; we verify the chain, the
+    reference misreads it (it checks the second proof without the first), and without the
+    proof it names the chain fails here."""
+    from issuer.proofs.data_integrity import add_proof_to_set
+
+    signer = identity()
+    first = run_reference(
+        "sign",
+        credential=unsigned("vc_2_0", signer.did),
+        seedHex=SEED.hex(),
+        proof={"id": CHAIN_FIRST},
+    )
+    assert first["proof"]["id"] == CHAIN_FIRST
+    endorser = SigningKey.from_seed(bytes(range(1, 33)))
+    chain = add_proof_to_set(
+        first,
+        key=endorser,
+        verification_method=f"{did_key(endorser.multikey)}#{endorser.multikey}",
+        created=NOW,
+        loader=load_document,
+        previous_proof=CHAIN_FIRST,
+    )
+    response = api.verify(chain)
+    assert response.status_code == 200, response.json()
+    assert run_reference("verify", credential=chain)["errors"] == ["Invalid signature."]
+    broken = {**chain, "proof": chain["proof"][1:]}
+    assert api.verify(broken).status_code == 400
+
+
+# What the reference signs though the data model forbids it (VC DM 2.0 and 1.1), one case of
+# tests/vectors/vc-api/credential-cases.json each; the other cases it refuses, as we refuse all.
+REFERENCE_SIGNS = {
+    "credentialSubject_empty_list",
+    "refreshService_without_type",
+    "credentialSchema_without_type",
+    "credentialSchema_without_id",
+    "validFrom_without_a_time_zone",
+    "validFrom_not_a_real_date",
+    "validUntil_before_validFrom",
+    "description_not_a_string",
+    "relatedResource_not_objects",
+    "relatedResource_without_id",
+    "relatedResource_duplicate_id",
+    "relatedResource_without_digest",
+    "relatedResource_digestSRI_mismatch",
+    "relatedResource_digestMultibase_mismatch",
+    "relatedResource_digestSRI_malformed",
+    "relatedResource_digestSRI_in_hex",
+    "relatedResource_digestMultibase_not_a_multihash",
+    "vc11_without_issuanceDate",
+}
+
+
+def test_the_reference_signs_what_the_data_model_forbids_and_we_refuse_it(api: Api) -> None:
+    """The issue's "nine data-model checks" the reference fails, pinned case by case: the
+    reference (@digitalbazaar/vc 7.3) issues the cases in REFERENCE_SIGNS, nine rules in all:
+    (1) credentialSubject an empty list; (2) refreshService without type; (3) credentialSchema
+    without type or id; (4) validFrom that is no dateTimeStamp (no time zone, 2023-02-29);
+    (5) validUntil before validFrom; (6) a description that is not a string; (7) relatedResource
+    entries that are not objects, lack an id, repeat one or carry no digest or a malformed one;
+    (8) a relatedResource digest that does not match; (9) VC 1.1 without issuanceDate.
+    POST /credentials/issue refuses every one with a 400 naming it. (The proof-chain case it
+    misreads: test_a_chain_on_a_reference_proof_verifies_through_our_vc_api and
+    test_a_two_proof_chain_verifies_here_and_the_reference_misreads_it.)"""
+    signer = identity()
+    cases = CASES["bad"]
+    attempts = run_reference(
+        "issueEach",
+        credentials=[build(case, ISSUER=signer.did) for case in cases],
+        seedHex=SEED.hex(),
+    )
+    signed_there = {
+        case["cause"] for case, tried in zip(cases, attempts, strict=True) if tried["issued"]
+    }
+    assert signed_there == REFERENCE_SIGNS
+    for case in cases:
+        if case["cause"] in signed_there:
+            response = api.issue(api.credential(case))
+            assert response.status_code == 400, case["cause"]
+            assert case["says"] in response.json()["detail"], case["cause"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -13,12 +14,17 @@ from issuer.dids import did_key
 from issuer.errors import InvalidInput
 from issuer.keys import SigningKey
 from issuer.profiles import IssuerProfile
+from issuer.proofs.vc_jwt import OB3_JWT, VC_JOSE, encode_vc_jwt
 from issuer.services.fetching import Fetcher
 from issuer.services.identity import IssuerIdentity, sign_credential
 from issuer.services.verifying import (
+    MAX_BLANK_NODE_LABELS,
+    MAX_DEPTH,
     MAX_INPUT_BYTES,
+    MAX_VALUES,
     VerifyOptions,
     as_input,
+    read_credential,
     verify_input,
     verify_presentation_input,
 )
@@ -152,3 +158,112 @@ def test_options_choose_the_checks_and_refuse_unknown_ones(
     for bad in ({"checks": ["telepathy"]}, {"checks": "proof"}, {"challenge": 5}, []):
         with pytest.raises(InvalidInput):
             VerifyOptions.from_request(bad)
+
+
+def nested(levels: int) -> dict:  # type: ignore[type-arg]
+    node: dict = {}  # type: ignore[type-arg]
+    for _ in range(levels):
+        node = {"next": node}
+    return node
+
+
+def clique() -> list[dict]:  # type: ignore[type-arg]
+    """The 10-node blank-node clique of W3C rdf-canon test 074, as JSON-LD node objects."""
+    labels = [f"_:e{i}" for i in range(10)]
+    return [{"@id": label, "p": labels} for label in labels]
+
+
+# What each limit refuses, put where JSON-LD reads it: the credential's subject.
+OVER_THE_LIMITS: dict[str, tuple[dict[str, Any], str]] = {
+    "depth": ({"about": nested(MAX_DEPTH + 5)}, "too deep"),
+    "value_count": ({"scores": list(range(MAX_VALUES + 1))}, "too deep or large"),
+    "blank_node_labels": ({"p": clique()}, "blank node labels"),
+}
+
+
+def signed_jwt(key: SigningKey, credential: dict, subject: dict, form: str) -> str:  # type: ignore[type-arg]
+    """`credential`, its subject given `subject`'s properties, as a VC-JWT from key's did:key."""
+    did = did_key(key.multikey)
+    credential["@context"] = [
+        *credential["@context"],
+        {"p": {"@id": "https://example.org/p", "@type": "@id"}},
+    ]
+    credential["credentialSubject"] = {**credential["credentialSubject"], **subject}
+    credential["issuer"] = did
+    return encode_vc_jwt(credential, key=key, kid=f"{did}#{key.multikey}", form=form)
+
+
+@pytest.mark.parametrize("form", [OB3_JWT, VC_JOSE])
+@pytest.mark.parametrize("limit", OVER_THE_LIMITS)
+def test_a_jwt_payload_meets_the_same_limits(
+    signing_key: SigningKey,
+    unsigned_credential: dict,  # type: ignore[type-arg]
+    limit: str,
+    form: str,
+) -> None:
+    """The limits hold for the credential inside a JWT as for JSON (the W3C rdf-canon test 074
+    clique, signed as a VC-JWT, once verified)."""
+    subject, message = OVER_THE_LIMITS[limit]
+    token = signed_jwt(signing_key, unsigned_credential, subject, form)
+    with pytest.raises(InvalidInput, match=message):
+        verify_input(token.encode(), session=None, issuer=None, fetcher=Fetcher(), now=NOW)
+
+
+@pytest.mark.parametrize("form", [OB3_JWT, VC_JOSE])
+@pytest.mark.parametrize("limit", OVER_THE_LIMITS)
+def test_a_jwt_in_a_presentation_meets_the_same_limits(
+    signing_key: SigningKey,
+    unsigned_credential: dict,  # type: ignore[type-arg]
+    limit: str,
+    form: str,
+) -> None:
+    subject, message = OVER_THE_LIMITS[limit]
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [signed_jwt(signing_key, unsigned_credential, subject, form)],
+    }
+    with pytest.raises(InvalidInput, match=message):
+        verify_presentation_input(
+            presentation, session=None, issuer=None, fetcher=Fetcher(), now=NOW
+        )
+
+
+def test_a_jwt_just_within_the_limits_is_read(
+    signing_key: SigningKey,
+    unsigned_credential: dict,  # type: ignore[type-arg]
+) -> None:
+    labels = {"p": [{"@id": f"_:b{i}"} for i in range(MAX_BLANK_NODE_LABELS)]}
+    token = signed_jwt(signing_key, unsigned_credential, labels, OB3_JWT)
+    assert read_credential(token.encode()) == token
+
+
+def test_offline_a_related_resource_is_not_checked_rather_than_passed(
+    signing_key: SigningKey,
+    unsigned_credential: dict,  # type: ignore[type-arg]
+) -> None:
+    """A wallet exchange verifies with local keys only and fetches nothing: the digest of a
+    related resource is then "not checked" (not essential), never silently skipped."""
+    resource = "https://example.org/resources/logo.svg"
+    unsigned_credential["relatedResource"] = [
+        {"id": resource, "digestSRI": "sha256-" + "A" * 43 + "="}
+    ]
+    signed = sign_credential(unsigned_credential, issuer_identity(signing_key), form="di", now=NOW)
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [signed],
+    }
+    report = verify_presentation_input(
+        presentation,
+        session=None,
+        issuer=None,
+        fetcher=Fetcher(),
+        now=NOW,
+        options=VerifyOptions(local_keys_only=True),
+    )
+    [data_model] = [c for c in report.checks if c.name == "credential 1: data model"]
+    assert (data_model.status, data_model.essential) == ("not checked", False)
+    assert "its digest was not checked" in data_model.message
+    assert data_model.code == "NOT_CHECKED"
+    assert {c.name for c in report.failed} <= {"presentation proof", "holder"}

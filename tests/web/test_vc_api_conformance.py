@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
@@ -25,9 +26,11 @@ from issuer.jsonld.loader import CREDENTIALS_V1, DATA_INTEGRITY_V2, load_documen
 from issuer.keys import SigningKey
 from issuer.proofs import eddsa_rdfc_2022 as suite
 from issuer.proofs.data_integrity import add_proof
+from issuer.proofs.vc_jwt import OB3_JWT, VC_JOSE, encode_vc_jwt
 from issuer.services.identity import IssuerIdentity, load_identity
 from issuer.services.keyring import KeyRing
 from issuer.web.app import create_app
+from tests.proofs.test_vc_jwt import CONTRADICTING_CLAIMS
 from tests.test_data_model import CASES, PRESENTATIONS, build
 from tests.web.helpers import bearer, make_token
 
@@ -309,6 +312,77 @@ def test_verifies_only_the_checks_asked_for(api: Api) -> None:
     signed = api.issue(api.credential({})).json()["verifiableCredential"]
     response = api.verify(signed, {"checks": ["proof"]})
     assert response.status_code == 200 and "proof" in response.json()["checks"]
+
+
+# ── VC-JWT ───────────────────────────────────────────────────────────────────────────────
+
+
+def claims_token(api: Api, **claims: object) -> str:
+    """An OB 3.0 VC-JWT from the issuer's own key whose registered claims agree with its
+    credential (validFrom 2024-01-01, validUntil 2030-01-01), but for `claims`."""
+    credential = api.credential({"set": {"validUntil": "2030-01-01T00:00:00Z"}})
+    payload = {
+        "vc": credential,
+        "iss": api.did,
+        "jti": credential["id"],
+        "sub": credential["credentialSubject"]["id"],
+        "nbf": 1704067200,
+        "exp": 1893456000,
+        **claims,
+    }
+    key = api.identity.key
+    return jwt.encode(
+        payload,
+        key.private_key,
+        key.jwt_algorithm,
+        headers={"kid": api.identity.verification_method},
+    )
+
+
+@pytest.mark.parametrize("form", [OB3_JWT, VC_JOSE])
+def test_verifies_a_vc_jwt(api: Api, form: str) -> None:
+    credential = api.credential({"set": {"validUntil": "2030-01-01T00:00:00Z"}})
+    key, method = api.identity.key, api.identity.verification_method
+    response = api.verify(encode_vc_jwt(credential, key=key, kid=method, form=form))
+    assert response.status_code == 200, response.json()
+    assert response.json()["verified"] is True
+    assert {"proof", "issuer", "data model"} <= set(response.json()["checks"])
+    assert response.json()["errors"] == []
+    assert api.verify(claims_token(api)).status_code == 200  # the baseline of the next test
+
+
+@pytest.mark.parametrize(
+    ("claims", "problem"), CONTRADICTING_CLAIMS, ids=lambda value: next(iter(value), value)
+)
+def test_fails_to_verify_a_vc_jwt_if_a_registered_claim_contradicts_it(
+    api: Api, claims: dict[str, object], problem: str
+) -> None:
+    """The cases of tests/proofs/test_vc_jwt.py, through POST /credentials/verify: a 400 whose
+    `jwt claims` check failed, naming the claim, while the signature itself is intact."""
+    response = api.verify(claims_token(api, **claims))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["verified"] is False and "proof" in body["checks"]
+    [error] = [e for e in body["errors"] if e["check"] == "jwt claims"]
+    assert error["code"] == "MALFORMED_VALUE_ERROR"
+    assert problem in error["message"], error
+
+
+def test_fails_to_read_a_vc_jwt_beyond_the_input_limits(api: Api) -> None:
+    """The 10-node clique of W3C rdf-canon test 074, signed as a VC-JWT: refused unread like
+    the same credential as JSON, alone or in a presentation."""
+    labels = [f"_:e{i}" for i in range(10)]
+    credential = api.credential({})
+    credential["@context"].append({"p": {"@id": "https://example.org/p", "@type": "@id"}})
+    credential["credentialSubject"]["p"] = [{"@id": label, "p": labels} for label in labels]
+    token = encode_vc_jwt(
+        credential, key=api.identity.key, kid=api.identity.verification_method, form=VC_JOSE
+    )
+    presentation = {**PRESENTATIONS["base"], "verifiableCredential": [token]}
+    for response in (api.verify(token), api.verify_presentation(presentation)):
+        assert response.status_code == 400
+        [error] = response.json()["errors"]
+        assert error["check"] == "input" and "blank node labels" in error["message"]
 
 
 # ── presentations ────────────────────────────────────────────────────────────────────────

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from issuer.baking.png import bake_png
 from issuer.baking.svg import bake_svg
 from issuer.cli import app as cli
 from issuer.config import Settings
+from issuer.jsonld.loader import load_document
+from issuer.keys import SigningKey
+from issuer.proofs.data_integrity import add_proof
 from issuer.status_list import StatusList
 from issuer.web.app import create_app
 from tests.baking.test_baking import SVG, tiny_png
@@ -233,3 +237,32 @@ def test_verifying_by_url_is_rate_limited_like_a_post(db_settings: Settings) -> 
         statuses = [client.get("/verify", params={"url": url}).status_code for _ in range(3)]
         assert statuses == [422, 422, 429]
         assert client.get("/verify").status_code == 200  # the empty form is never limited
+
+
+def test_a_credential_whose_keys_cannot_be_reached_could_not_be_checked(
+    world: World,
+    signing_key: SigningKey,
+    unsigned_credential: dict,  # type: ignore[type-arg]
+) -> None:
+    """A did:web issuer whose DID document cannot be fetched (nothing listens on port 9): the
+    page says "Could not be checked", never verified nor forged, and shows the claims as
+    claims."""
+    did = "did:web:127.0.0.1%3A9"
+    unsigned_credential["issuer"] = {"id": did, "type": ["Profile"], "name": "Unreachable College"}
+    unsigned_credential["validFrom"] = "2026-01-01T00:00:00Z"
+    signed = add_proof(
+        unsigned_credential,
+        key=signing_key,
+        verification_method=f"{did}#key-1",
+        created=datetime.now(UTC),
+        loader=load_document,
+    )
+    page = world.client.post("/verify", data={"credential": json.dumps(signed)}, headers=HTML)
+    assert page.status_code == 200
+    assert "– Could not be checked" in page.text
+    assert "The keys Unreachable College publishes could not be reached." in page.text
+    assert "What the document claims (not confirmed)" in page.text
+    assert "it could not be confirmed" in page.text
+    assert "What the credential says" not in page.text
+    assert "✔ Verified" not in page.text and "✘ Not verified" not in page.text
+    assert "Claims to be issued by" in page.text
