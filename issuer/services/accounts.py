@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from issuer import limits, passwords
@@ -184,19 +184,18 @@ def create_token(session: Session, user: User, name: str = "api") -> str:
     return token
 
 
+_TOKEN_USER = (  # built once: every API request runs it (services/claims.py says why)
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("hash"))
+    .options(joinedload(User.roles))
+)
+
+
 def user_for_token(session: Session, token: str) -> User:
     """The person an API token belongs to, with their roles (one query: every API request
     starts here)."""
-    user = (
-        session.scalars(
-            select(User)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == token_hash(token))
-            .options(joinedload(User.roles))
-        )
-        .unique()
-        .one_or_none()
-    )
+    user = session.scalars(_TOKEN_USER, {"hash": token_hash(token)}).unique().one_or_none()
     if user is None or user.deactivated_at is not None:
         raise NotAuthenticated("unknown bearer token")
     return user

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import bindparam, distinct, func, select
 from sqlalchemy.orm import Session, contains_eager, defer, lazyload
 
 from issuer.achievements import build_achievements, write_achievements
@@ -175,19 +175,24 @@ def imported(session: Session) -> list[Imported]:
     return [Imported(record, learners.get(record.id, 0)) for record in records]
 
 
+_ACHIEVEMENT = (  # built once: it runs on every confirmation and attestation
+    select(AchievementRecord)
+    .join(FrameworkRecord)
+    .where(
+        FrameworkRecord.soc == bindparam("soc"), AchievementRecord.level_key == bindparam("level")
+    )
+    .options(
+        contains_eager(AchievementRecord.framework).options(
+            lazyload(FrameworkRecord.achievements), defer(FrameworkRecord.source)
+        )
+    )
+)
+
+
 def achievement_record(session: Session, soc: str, level_key: str) -> AchievementRecord:
     """The level's Achievement with its framework, in one query: the framework's other
     Achievements (four JSON documents) and its source file are read only if asked for."""
-    record = session.scalar(
-        select(AchievementRecord)
-        .join(FrameworkRecord)
-        .where(FrameworkRecord.soc == soc, AchievementRecord.level_key == level_key)
-        .options(
-            contains_eager(AchievementRecord.framework).options(
-                lazyload(FrameworkRecord.achievements), defer(FrameworkRecord.source)
-            )
-        )
-    )
+    record = session.scalar(_ACHIEVEMENT, {"soc": soc, "level": level_key})
     if record is None:
         raise NotFound(f"no achievement for occupation {soc!r} and level {level_key!r}")
     return record

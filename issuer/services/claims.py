@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from issuer.badge_images import BadgeFace
@@ -82,31 +82,38 @@ def _claim_facts(session: Session, record: CredentialRecord) -> _ClaimFacts:
     """Who the mail goes to and the badge it shows, in one query: on the issuance path the
     record is new, and loading its learner, Achievement and framework as objects took five
     (with the framework's every Achievement, only to count them)."""
-    levels = (
-        select(func.count())
-        .where(AchievementRecord.framework_id == FrameworkRecord.id)
-        .correlate(FrameworkRecord)
-        .scalar_subquery()
-    )
     row = session.execute(
-        select(
-            User.email,
-            User.name,
-            AchievementRecord.document["name"].as_string(),
-            AchievementRecord.label,
-            AchievementRecord.position,
-            FrameworkRecord.title,
-            FrameworkRecord.soc,
-            levels,
-        )
-        .select_from(AchievementRecord)
-        .join(FrameworkRecord, FrameworkRecord.id == AchievementRecord.framework_id)
-        .join(User, User.id == record.learner_id)
-        .where(AchievementRecord.id == record.achievement_id)
+        _CLAIM_FACTS, {"learner": record.learner_id, "achievement": record.achievement_id}
     ).one()
     email, name, badge_name, label, position, title, soc, count = row
     badge = BadgeFace(title=title, label=label, soc=soc, position=position + 1, count=count)
     return _ClaimFacts(email, name, badge_name, badge)
+
+
+# Built once: a statement built per call costs more to build and key for the compiled-SQL
+# cache (~0.2 ms) than to run.
+_LEVELS = (
+    select(func.count())
+    .where(AchievementRecord.framework_id == FrameworkRecord.id)
+    .correlate(FrameworkRecord)
+    .scalar_subquery()
+)
+_CLAIM_FACTS = (
+    select(
+        User.email,
+        User.name,
+        AchievementRecord.document["name"].as_string(),
+        AchievementRecord.label,
+        AchievementRecord.position,
+        FrameworkRecord.title,
+        FrameworkRecord.soc,
+        _LEVELS,
+    )
+    .select_from(AchievementRecord)
+    .join(FrameworkRecord, FrameworkRecord.id == AchievementRecord.framework_id)
+    .join(User, User.id == bindparam("learner"))
+    .where(AchievementRecord.id == bindparam("achievement"))
+)
 
 
 def redeem(session: Session, token: str, now: datetime | None = None) -> ClaimToken:

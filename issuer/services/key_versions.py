@@ -52,12 +52,15 @@ def bump(session: Session, now: datetime | None = None) -> int:
     return 1
 
 
+_VERSION = select(KeyRingVersion.version).where(KeyRingVersion.id == ROW)  # built once
+
+
 def current(engine: Engine) -> int:
     """The recorded version; 0 before any rotation was recorded."""
     # Read-only: on SQLite a plain BEGIN, never the write lock a request's own write session
     # may hold while it asks (that waited out the 30 s busy timeout).
     with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-        version = connection.scalar(select(KeyRingVersion.version).where(KeyRingVersion.id == ROW))
+        version = connection.scalar(_VERSION)
     return version or 0
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from issuer.errors import InvalidInput, NotFound, PermissionDenied, SelfConfirmation
@@ -89,7 +89,7 @@ def assigned_learner(session: Session, supervisor: User, learner_id: int, soc: s
     if learner_id == supervisor.id:
         raise SelfConfirmation("supervisors cannot confirm or attest for themselves")
     learner = session.scalar(
-        _assigned(select(User), supervisor, learner_id, soc).options(lazyload(User.roles))
+        _ASSIGNED_LEARNER, {"learner": learner_id, "supervisor": supervisor.id, "soc": soc}
     )
     if learner is None:
         raise NotFound(NOT_YOURS)
@@ -100,21 +100,29 @@ def ensure_assigned(session: Session, supervisor: User, learner_id: int, soc: st
     """`assigned_learner` without loading the learner (a recheck inside a write transaction)."""
     if learner_id == supervisor.id:
         raise SelfConfirmation("supervisors cannot confirm or attest for themselves")
-    if session.scalar(_assigned(select(Assignment.id), supervisor, learner_id, soc)) is None:
+    found = session.scalar(
+        _ASSIGNMENT, {"learner": learner_id, "supervisor": supervisor.id, "soc": soc}
+    )
+    if found is None:
         raise NotFound(NOT_YOURS)
 
 
-def _assigned(query: AnySelect, supervisor: User, learner_id: int, soc: str) -> AnySelect:
+def _assigned(query: AnySelect) -> AnySelect:
     return (
         query.select_from(User)
         .join(Assignment, Assignment.learner_id == User.id)
         .join(FrameworkRecord, FrameworkRecord.id == Assignment.framework_id)
         .where(
-            User.id == learner_id,
-            Assignment.supervisor_id == supervisor.id,
-            FrameworkRecord.soc == soc,
+            User.id == bindparam("learner"),
+            Assignment.supervisor_id == bindparam("supervisor"),
+            FrameworkRecord.soc == bindparam("soc"),
         )
     )
+
+
+# Built once (services/claims.py says why): they run on every confirmation and attestation.
+_ASSIGNED_LEARNER = _assigned(select(User)).options(lazyload(User.roles))
+_ASSIGNMENT = _assigned(select(Assignment.id))
 
 
 def learner(session: Session, learner_id: int) -> User:

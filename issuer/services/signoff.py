@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -114,20 +114,33 @@ def withdraw_confirmation(
     return confirmation
 
 
+# Built once (services/claims.py says why): these run on every attestation.
+_ACTIVE_CONFIRMATIONS = (
+    select(Confirmation)
+    .where(
+        Confirmation.learner_id == bindparam("learner"),
+        Confirmation.achievement_id == bindparam("achievement"),
+        Confirmation.withdrawn_at.is_(None),
+        Confirmation.consumed_by.is_(None),
+    )
+    # The supervisors' names, not their roles (a query more, on the issuance path).
+    .options(joinedload(Confirmation.supervisor).lazyload(User.roles))
+)
+_ACTIVE_CREDENTIAL = select(CredentialRecord).where(
+    CredentialRecord.learner_id == bindparam("learner"),
+    CredentialRecord.achievement_id == bindparam("achievement"),
+    CredentialRecord.copy_of.is_(None),
+    CredentialRecord.revoked_at.is_(None),
+    CredentialRecord.superseded_at.is_(None),
+)
+
+
 def active_confirmations(
     session: Session, learner_id: int, achievement_id: int
 ) -> dict[int, Confirmation]:
     """Statement index -> its active confirmation (not withdrawn, not yet in a credential)."""
     rows = session.scalars(
-        select(Confirmation)
-        .where(
-            Confirmation.learner_id == learner_id,
-            Confirmation.achievement_id == achievement_id,
-            Confirmation.withdrawn_at.is_(None),
-            Confirmation.consumed_by.is_(None),
-        )
-        # The supervisors' names, not their roles (a query more, on the issuance path).
-        .options(joinedload(Confirmation.supervisor).lazyload(User.roles))
+        _ACTIVE_CONFIRMATIONS, {"learner": learner_id, "achievement": achievement_id}
     )
     return {row.statement_index: row for row in rows}
 
@@ -277,13 +290,7 @@ def active_credential(
 ) -> CredentialRecord | None:
     """The learner's current credential for this Achievement (not revoked, not superseded)."""
     return session.scalar(
-        select(CredentialRecord).where(
-            CredentialRecord.learner_id == learner_id,
-            CredentialRecord.achievement_id == achievement_id,
-            CredentialRecord.copy_of.is_(None),
-            CredentialRecord.revoked_at.is_(None),
-            CredentialRecord.superseded_at.is_(None),
-        )
+        _ACTIVE_CREDENTIAL, {"learner": learner_id, "achievement": achievement_id}
     )
 
 
