@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -47,3 +48,7 @@ def test_a_read_only_database_refuses_clearly_and_stores_nothing(
     assert response.json() == {"detail": "the database is read-only; nothing was stored"}
     assert counts(db_settings) == before  # no credential, no consumed confirmation, no mail
     assert world.attest().status_code == 201  # and once writable again, it works
+    # The read-only URL is an SQLite URI ("file:/tmp/...?mode=ro"): read as a plain path, it
+    # once left an empty `file:/tmp/pytest-of-.../` tree in the directory tests ran from.
+    strays = sorted(p.name for p in Path.cwd().iterdir() if p.name.startswith("file:"))
+    assert strays == [], f"{strays} left in {Path.cwd()}"

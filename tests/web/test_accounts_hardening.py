@@ -163,7 +163,7 @@ def claim_link(settings: Settings) -> str:
         m for body in bodies for m in re.findall(r"http://127\.0\.0\.1:8000(/claim/\S+)", body)
     ]
     assert found, bodies
-    return found[-1]
+    return str(found[-1])
 
 
 def test_messages_come_from_the_session_never_from_the_url(world: World) -> None:
@@ -216,6 +216,55 @@ def test_a_coordinator_cannot_assign_their_own_supervisor(world: World) -> None:
         headers=bearer(other),
     )
     assert by_another.status_code == 201
+
+
+def test_a_coordinator_cannot_assign_their_own_supervisor_through_the_form(
+    world: World, db_settings: Settings
+) -> None:
+    """The Enrolment page's form (and a person's page, which posts the same form) refuses
+    the coordinator's own learner record, as the API does; another coordinator's form works."""
+    headers = bearer(world.coordinator)
+    me = world.client.get("/api/whoami", headers=headers).json()
+    other = _second_coordinator(world)
+    made = world.client.post(
+        f"/api/users/{me['id']}/roles", json={"role": "learner"}, headers=bearer(other)
+    )
+    assert made.status_code == 200
+    form = {
+        "learner_email": me["email"],
+        "supervisor_email": "sam@example.org",
+        "soc": "29-2034.00",
+    }
+    cookie, csrf = sign_in(world.client, me["email"])
+    client = as_session(world.client, cookie)
+    for extra in ({}, {"person": str(me["id"])}):
+        refused = client.post(
+            "/coordinator/assignments",
+            data={**form, **extra, "csrf_token": csrf},
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert refused.status_code == 403, (extra, refused.status_code)
+        assert "another coordinator must assign your own supervisor" in refused.text, extra
+    client.cookies.clear()
+    supervised = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor))
+    assert [learner["email"] for learner in supervised.json()] == ["lee@example.org"]
+    assert not [e for e in audit(db_settings, "assignment.created") if e.subject == me["email"]]
+
+    cookie, csrf = sign_in(world.client, "casey2@example.org")
+    by_another = as_session(world.client, cookie).post(
+        "/coordinator/assignments",
+        data={**form, "csrf_token": csrf},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    world.client.cookies.clear()
+    assert by_another.status_code == 303, by_another.text
+    supervised = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor))
+    assert sorted(learner["email"] for learner in supervised.json()) == [
+        me["email"],
+        "lee@example.org",
+    ]
 
 
 def _second_coordinator(world: World) -> Any:

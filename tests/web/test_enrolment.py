@@ -15,7 +15,8 @@ def post(world: World, csv: str, dry_run: bool) -> dict:  # type: ignore[type-ar
         headers={**bearer(world.coordinator), "content-type": "text/csv"},
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    report: dict = response.json()  # type: ignore[type-arg]
+    return report
 
 
 def test_dry_run_reports_each_row_and_writes_nothing(world: World) -> None:
@@ -130,6 +131,50 @@ def test_a_coordinator_cannot_enrol_themselves(world: World) -> None:
     assert [(r["status"], r["message"]) for r in report["rows"]] == [
         ("yourself", "another coordinator must enrol you")
     ]
+
+
+def test_a_coordinator_who_is_also_a_learner_cannot_enrol_themselves(world: World) -> None:
+    """Issue 15: a coordinator who is also a learner could pick their own supervisor in the
+    CSV. Their own row is refused in the dry run and in the apply, and nothing is written;
+    another coordinator's file enrols them."""
+    from tests.web.test_accounts_hardening import _second_coordinator
+
+    me = world.client.get("/api/whoami", headers=bearer(world.coordinator)).json()
+    other = _second_coordinator(world)
+    made = world.client.post(
+        f"/api/users/{me['id']}/roles", json={"role": "learner"}, headers=bearer(other)
+    )
+    assert made.status_code == 200 and "learner" in made.json()["roles"]
+    csv = HEADER + (
+        f"Casey Coordinator,COORD@example.org,sam@example.org,{SOC},2026-A\n"
+        f"Ana Ruiz,ana@example.org,sam@example.org,{SOC},2026-A\n"
+    )
+    refused = ("yourself", "another coordinator must enrol you")
+    report = post(world, csv, dry_run=True)
+    assert [(r["email"], r["status"], r["message"]) for r in report["rows"]] == [
+        ("coord@example.org", *refused),
+        ("ana@example.org", "valid", "will be enrolled"),
+    ]
+    applied = post(world, csv, dry_run=False)
+    assert [(r["email"], r["status"], r["message"]) for r in applied["rows"]] == [
+        ("coord@example.org", *refused),
+        ("ana@example.org", "enrolled", "enrolled"),
+    ]
+    assert applied["summary"] == {"yourself": 1, "enrolled": 1}
+    supervised = world.client.get("/api/supervisor/learners", headers=bearer(world.supervisor))
+    assert sorted(learner["email"] for learner in supervised.json()) == [
+        "ana@example.org",
+        "lee@example.org",
+    ]
+    # Another coordinator may enrol them: the same row is then valid.
+    by_another = world.client.post(
+        "/api/enrolments",
+        params={"dry_run": "false"},
+        content=csv.encode(),
+        headers={**bearer(other), "content-type": "text/csv"},
+    )
+    assert by_another.status_code == 200, by_another.text
+    assert [r["status"] for r in by_another.json()["rows"]] == ["enrolled", "unchanged"]
 
 
 def test_applied_rows_say_enrolled_and_a_sample_csv_is_offered(world: World) -> None:
