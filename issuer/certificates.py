@@ -47,6 +47,9 @@ class CertificateText:
     level_position: int = 0  # from 1; 0 leaves out "level 3 of 4"
     level_count: int = 0
     supervisor: str = ""  # who attested the level; "" leaves out the signature block
+    # The coordinator who issued it from existing assessment records (records import): then
+    # nobody attested it live, and the signature block says so.
+    imported_by: str = ""
     confirmations: Sequence[str] = ()  # how each statement was confirmed, in the same order
 
 
@@ -118,7 +121,11 @@ def _award_text(pdf: FPDF, text: CertificateText, brand: Brand, x: float, y: flo
 
 def _signature(pdf: FPDF, text: CertificateText, brand: Brand, x: float, y: float) -> None:
     """Who attested the level, over a rule in the brand colour, where a signature would go."""
-    attested = f"Attested by {text.supervisor}, supervisor"
+    attested = (
+        f"Issued by {text.imported_by} from {text.supervisor}'s assessment records"
+        if text.imported_by
+        else f"Attested by {text.supervisor}, supervisor"
+    )
     _fitted(pdf, x, y, 110, 7, attested, (12, 11, 10, 9))
     pdf.set_draw_color(brand.colour)
     pdf.set_line_width(0.4)
@@ -154,7 +161,11 @@ def _statements_page(pdf: FPDF, text: CertificateText, brand: Brand) -> None:
     y = _paragraph(pdf, MARGIN, y, width, earned, 10, INK)
     if text.description:
         y = _paragraph(pdf, MARGIN, y + 2, width, text.description, 8.5, MUTED)
-    heading = "Statements, each confirmed by a supervisor"
+    heading = (
+        "Statements, each from a supervisor's assessment records"
+        if text.imported_by
+        else "Statements, each confirmed by a supervisor"
+    )
     y = _paragraph(pdf, MARGIN, y + 4, width, heading, 11, brand.colour, bold=True) + 1
     _statement_rows(pdf, text, brand, y)
     footer = f"{text.learner_label} · {text.achievement} · Verify at {text.page_url}"

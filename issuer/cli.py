@@ -39,6 +39,7 @@ from issuer.services import (
     endorsing,
     key_versions,
     mail,
+    records_import,
     recovery,
 )
 from issuer.services.fetching import Fetcher
@@ -798,3 +799,64 @@ def serve(
             os.environ.pop("ISSUER_MAIL_WORKER", None)
         else:
             os.environ["ISSUER_MAIL_WORKER"] = before
+
+
+records_app = typer.Typer(help="Sign-off records held elsewhere (paper, another system).")
+app.add_typer(records_app, name="records")
+
+
+@records_app.command("import")
+def records_import_command(
+    file: Annotated[Path, typer.Argument(help="CSV of sign-off records (README: Import).")],
+    coordinator: Annotated[
+        str, typer.Option("--coordinator", help="The coordinator importing them (e-mail).")
+    ],
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Record them and issue every complete level.")
+    ] = False,
+) -> None:
+    """Check a CSV of sign-off records row by row (a dry run: nothing is written), or with
+    --apply record them and issue every level they complete, here and now. Exits 2 if any
+    row is in error (the valid rows are still applied)."""
+    from issuer.services import bulk_awards
+
+    config = settings()
+    data = read_framework_file(file)
+    engine = make_engine(config.database_url)
+    failed = False
+    try:
+        with reported_errors():
+            with transaction(session_factory(engine)) as session:
+                actor = accounts.user_by_email(session, coordinator.strip().lower())
+                plan = records_import.dry_run(session, data, actor)
+                job_id = records_import.queue(session, actor, data, file.name).id if apply else 0
+            _print_plan(plan)
+            if apply:
+                signer = mail_worker.issuer(config)
+                sessions, reads = session_factory(engine), read_session_factory(engine)
+                cores = os.cpu_count() or 1
+                job = bulk_awards.run(sessions, reads, signer, job_id, processes=cores)
+                typer.echo(
+                    f"job {job.id} {job.status}: {job.confirmations} confirmation(s) recorded, "
+                    f"{job.done} of {job.total} credential(s) issued"
+                    + (f"; {job.failure}" if job.failure else "")
+                )
+                failed = job.status != "done"
+    finally:
+        engine.dispose()
+    if plan.errors() or failed:
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _print_plan(plan: records_import.Plan) -> None:
+    for row in plan.rows:
+        typer.echo(f"row {row.row}\t{row.status}\t{row.learner_email}\t{row.message}")
+    for level in plan.levels:
+        outcome = (
+            "complete: will be issued"
+            if level.complete
+            else f"incomplete, missing statements {', '.join(map(str, level.missing))}"
+        )
+        typer.echo(f"{level.learner_email} {level.framework} {level.level}: {outcome}")
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(plan.summary().items()))
+    typer.echo(f"{len(plan.rows)} row(s): {counts or 'none'}; {plan.complete} level(s) complete")

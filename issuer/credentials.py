@@ -37,12 +37,19 @@ class StatementEvidence:
     method: str
     setting: str
     note: str | None = None
+    # Set when the statement was imported from the supervisor's existing records (paper or
+    # another system) rather than signed off live: the coordinator who imported it, and when.
+    imported_by: str | None = None
+    imported_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Attestation:
     supervisor_name: str
     attested_at: datetime
+    # Set when the level is issued from imported records: the coordinator who imported them.
+    # `supervisor_name` then names whose records they are; nobody attested the level live.
+    imported_by: str | None = None
 
 
 OB_CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
@@ -159,6 +166,8 @@ def build_credential(
 
 
 def _evidence(item: StatementEvidence) -> JsonObject:
+    if item.imported_by is not None:
+        return _imported_evidence(item, item.imported_by)
     method = METHODS.get(item.method, item.method)
     narrative = (
         f"Statement {item.number} ({item.statement}) was confirmed by {item.supervisor_name}, "
@@ -174,7 +183,38 @@ def _evidence(item: StatementEvidence) -> JsonObject:
     }
 
 
+def _imported_evidence(item: StatementEvidence, coordinator: str) -> JsonObject:
+    """A statement taken from existing records: it says so, and never claims a live sign-off."""
+    method = METHODS.get(item.method, item.method)
+    imported_on = f" on {item.imported_on.isoformat()}" if item.imported_on else ""
+    narrative = (
+        f"Statement {item.number} ({item.statement}) was imported from the records of "
+        f"{item.supervisor_name}, supervisor, by coordinator {coordinator}{imported_on}. "
+        f"The records say: {method} on {item.observed_on.isoformat()}, setting: {item.setting}."
+    )
+    if item.note:
+        narrative += f" Note: {item.note}"
+    return {
+        "type": ["Evidence"],
+        "name": f"Statement {item.number} imported from records",
+        "narrative": narrative,
+        "genre": method,
+    }
+
+
 def _attestation(attestation: Attestation) -> JsonObject:
+    if attestation.imported_by is not None:
+        return {
+            "type": ["Evidence"],
+            "name": "Level issued from imported records",
+            "narrative": (
+                f"No supervisor attested this level live. Coordinator {attestation.imported_by} "
+                f"issued it on {xsd_datetime(attestation.attested_at)} from the imported records "
+                f"of {attestation.supervisor_name}, supervisor, which show every statement of "
+                "this level as met."
+            ),
+            "genre": "Imported records",
+        }
     return {
         "type": ["Evidence"],
         "name": "Level attested",

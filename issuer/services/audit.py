@@ -41,6 +41,9 @@ ACTIONS = (
     "user.role_removed",
     "user.deactivated",
     "user.reactivated",
+    "records.import_queued",
+    "records.imported",
+    "records.import_failed",
 )
 
 

@@ -60,6 +60,10 @@ class Award:
     # The endorsements in force, by the id of what they endorse (the Achievement's URL, the
     # issuer Profile's, its creator): embedded in the credential's Achievement as signed.
     endorsements: Mapping[str, list[JsonObject]] = field(default_factory=dict)
+    # Issued from imported records (services/bulk_awards.py), not attested live: the
+    # coordinator who imported them, and the supervisors whose records they are.
+    imported_by: User | None = None
+    records_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +123,7 @@ def sign_attestation(
         supervisor=supervisor,
         achievement=achievement,
         confirmations=confirmations,
-        evidence=[
-            StatementEvidence(
-                number=index + 1,
-                statement=statements[index],
-                supervisor_name=confirmation.supervisor.name,
-                observed_on=confirmation.observed_on,
-                method=confirmation.method,
-                setting=confirmation.setting,
-                note=confirmation.note,
-            )
-            for index, confirmation in enumerate(confirmations)
-        ],
+        evidence=statement_evidence(statements, confirmations),
         valid_until=now + timedelta(days=validity) if validity else None,
         endorsements=endorsing.embedded(session, [achievement.url, endorsing.profile_id(issuer)]),
     )
@@ -153,6 +146,27 @@ def sign_attestation(
         issued_at=now,
         valid_until=award.valid_until,
     )
+
+
+def statement_evidence(
+    statements: list[str], confirmations: list[Confirmation]
+) -> list[StatementEvidence]:
+    """How each statement was confirmed, in order; an imported confirmation says who imported
+    it and when (credentials._imported_evidence), whoever attests the level."""
+    return [
+        StatementEvidence(
+            number=index + 1,
+            statement=statements[index],
+            supervisor_name=confirmation.supervisor.name,
+            observed_on=confirmation.observed_on,
+            method=confirmation.method,
+            setting=confirmation.setting,
+            note=confirmation.note,
+            imported_by=confirmation.imported_by.name if confirmation.imported_by else None,
+            imported_on=confirmation.confirmed_at.date() if confirmation.imported_by else None,
+        )
+        for index, confirmation in enumerate(confirmations)
+    ]
 
 
 def attest_level(
@@ -290,7 +304,20 @@ def signed_credential(
 ) -> JsonObject:
     """The OpenBadgeCredential for `award`, signed; stores nothing (bench/scale.py seeds its
     100k stored credentials with it, in parallel)."""
-    unsigned = build_credential(
+    unsigned = unsigned_credential(issuer, award, credential_id, index, predecessor, now)
+    return issuer.identity.sign(unsigned, created=now)
+
+
+def unsigned_credential(
+    issuer: Issuer,
+    award: Award,
+    credential_id: str,
+    index: int,
+    predecessor: CredentialRecord | None,
+    now: datetime,
+) -> JsonObject:
+    """`signed_credential` before its proof (bulk_awards signs a batch in other processes)."""
+    return build_credential(
         credential_id=issuer.credential_url(credential_id),
         achievement=endorsed_achievement(award.achievement.document, award.endorsements),
         issuer=issuer.identity.profile.to_json(),
@@ -298,14 +325,68 @@ def signed_credential(
         learner_name=award.learner.name,
         salt=secrets.token_hex(16),
         evidence=award.evidence,
-        attestation=Attestation(award.supervisor.name, now),
+        attestation=_attestation(award, now),
         valid_from=now,
         valid_until=award.valid_until,
         status=_status(issuer, index),
         predecessor=issuer.credential_url(predecessor.id) if predecessor else None,
         render_method=issuer.render_method,
     )
-    return issuer.identity.sign(unsigned, created=now)
+
+
+def _attestation(award: Award, now: datetime) -> Attestation:
+    if award.imported_by is None:
+        return Attestation(award.supervisor.name, now)
+    records_of = " and ".join(award.records_of or (award.supervisor.name,))
+    return Attestation(records_of, now, imported_by=award.imported_by.name)
+
+
+def store_imported(
+    session: Session, coordinator: User, signed: SignedAward, base_url: str
+) -> CredentialRecord | None:
+    """Store a credential signed from imported records (services/bulk_awards.py) as
+    `attest_level` stores an attested one: the same races decided by the database (`_store`),
+    the claim e-mail queued, the issuance audited. None if it lost a race (its status index
+    taken, or its confirmations or predecessor changed): the caller signs it anew or drops it."""
+    record = _store(session, signed)
+    if record is None:
+        return None
+    claims.send_claim(session, record, base_url, now=record.issued_at)
+    audit.record(
+        session,
+        coordinator,
+        "credential.issued",
+        signed.learner_email,
+        credential=record.id,
+        predecessor=record.predecessor_id,
+        imported=True,
+    )
+    return record
+
+
+def free_status_indexes(session: Session, count: int) -> list[int]:
+    """`count` distinct random unused indexes in one query per round (`_free_status_index`,
+    for a batch). A later insert may still find one taken by a concurrent issuance: the
+    unique column refuses it and `_store` answers None."""
+    chosen: set[int] = set()
+    for _ in range(RANDOM_PROBES):
+        wanted = count - len(chosen)
+        if wanted <= 0:
+            return list(chosen)
+        drawn = {secrets.randbelow(STATUS_LIST_SIZE) for _ in range(wanted)} - chosen
+        taken = set(
+            session.scalars(
+                select(CredentialRecord.status_list_index).where(
+                    CredentialRecord.status_list_index.in_(drawn)
+                )
+            )
+        )
+        chosen |= drawn - taken
+    for _ in range(count * MAX_INDEX_ATTEMPTS):  # a nearly full list: as one issuance does
+        if len(chosen) == count:
+            return list(chosen)
+        chosen.add(_free_status_index(session))
+    raise Conflict("the status list has fewer free indexes than this batch needs")
 
 
 def _status(issuer: Issuer, index: int) -> JsonObject | list[JsonObject]:

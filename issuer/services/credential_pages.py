@@ -44,6 +44,8 @@ class ConfirmedStatement:
     setting: str | None = None
     supervisor: str | None = None
     note: str | None = None
+    # Set when the statement came from existing records (records import), not a live sign-off.
+    imported_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ def statements(session: Session, item: CredentialView) -> tuple[ConfirmedStateme
                 setting=row.setting,
                 supervisor=row.supervisor.name,
                 note=row.note,
+                imported_by=row.imported_by.name if row.imported_by is not None else None,
             )
         )
     return tuple(found)

@@ -199,7 +199,11 @@ def preview(item: CredentialView, brand: Brand) -> bytes:
 
 def certificate(session: Session, item: CredentialView, brand: Brand) -> bytes:
     valid_until = item.document.get("validUntil")
-    supervisor = session.get(User, item.record.attested_by)
+    rows = _award_confirmations(session, item.record)
+    imported = next((c for c in rows if c.imported_by is not None), None)
+    # Imported records: attested_by is the coordinator who imported them; the records are
+    # the supervisor's. Never print that as a live attestation.
+    supervisor = imported.supervisor if imported else session.get(User, item.record.attested_by)
     return certificate_pdf(
         CertificateText(
             learner_label=item.record.learner.name,
@@ -214,26 +218,32 @@ def certificate(session: Session, item: CredentialView, brand: Brand) -> bytes:
             level_position=item.face.position,
             level_count=item.face.count,
             supervisor=supervisor.name if supervisor is not None else "",
-            confirmations=_confirmations(session, item.record),
+            imported_by=imported.imported_by.name if imported and imported.imported_by else "",
+            confirmations=tuple(_confirmed(c) for c in rows),
         ),
         badge_png(item.face),
         brand,
     )
 
 
-def _confirmations(session: Session, record: CredentialRecord) -> tuple[str, ...]:
-    """How each statement was confirmed, in statement order: the sign-offs the award was
-    issued on (a wallet copy shares its award's)."""
-    rows = session.scalars(
-        select(Confirmation)
-        .where(Confirmation.consumed_by == award_of(session, record).id)
-        .order_by(Confirmation.statement_index)
+def _award_confirmations(session: Session, record: CredentialRecord) -> list[Confirmation]:
+    """The sign-offs the award was issued on, in statement order (a wallet copy shares its
+    award's)."""
+    return list(
+        session.scalars(
+            select(Confirmation)
+            .where(Confirmation.consumed_by == award_of(session, record).id)
+            .order_by(Confirmation.statement_index)
+        )
     )
-    return tuple(
-        f"{METHODS.get(c.method, c.method)} on {c.observed_on.day} {c.observed_on:%B %Y}, "
-        f"{c.setting}; confirmed by {c.supervisor.name}"
-        for c in rows
-    )
+
+
+def _confirmed(c: Confirmation) -> str:
+    """How one statement was confirmed, in words; imported records say whose they were."""
+    when = f"{METHODS.get(c.method, c.method)} on {c.observed_on.day} {c.observed_on:%B %Y}"
+    if c.imported_by is not None:
+        return f"{when}, {c.setting}; from {c.supervisor.name}'s records"
+    return f"{when}, {c.setting}; confirmed by {c.supervisor.name}"
 
 
 def set_visibility(

@@ -201,7 +201,12 @@ class Confirmation(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The credential this confirmation went into; a renewal needs fresh confirmations.
     consumed_by: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"), index=True)
+    # Set when the confirmation was imported from existing records (services/records_import.py)
+    # rather than signed off live: the coordinator who imported it, and the import job.
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    import_job_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_award_jobs.id"), index=True)
     supervisor: Mapped[User] = relationship(foreign_keys=[supervisor_id], lazy="joined")
+    imported_by: Mapped[User | None] = relationship(foreign_keys=[imported_by_id])
 
 
 class CredentialRecord(Base):
@@ -514,3 +519,36 @@ class KeyRingVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# ── bulk award from existing records (issue 19, item 5) ──
+
+UPLOAD_NAME = 255  # the uploaded file's name, cut to fit (services/records_import.py)
+JOB_STATUS = 16
+
+
+class BulkAwardJob(Base):
+    """One upload of sign-off records to apply: the CSV as uploaded, and how far it got.
+
+    Queued by the coordinator, claimed by a worker (or the CLI) under a lease that each batch
+    renews; `done` is recounted from the credentials stored, never kept in memory, so a job
+    taken over after a crash carries on where the last batch committed."""
+
+    __tablename__ = "bulk_award_jobs"
+    __table_args__ = (Index("ix_bulk_award_jobs_status", "status", "updated_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coordinator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    file_name: Mapped[str] = mapped_column(String(UPLOAD_NAME))
+    csv: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(JOB_STATUS))  # queued running done failed
+    total: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    confirmations: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # The rows that could not be applied ({row, status, message}, the first ERRORS_KEPT) and
+    # every row's status counted; `failure` says why a failed job stopped.
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    summary: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    failure: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    coordinator: Mapped[User] = relationship(lazy="joined")

@@ -26,10 +26,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from issuer.web.errors import error_response
 
-# The routes whose body is a framework file or an enrolment CSV (tests/web/test_limits.py
-# checks that each is still a route of the app).
+# The routes whose body is a framework file, an enrolment CSV or a CSV of sign-off records
+# (tests/web/test_limits.py checks that each is still a route of the app).
 UPLOAD_PATHS = frozenset(
-    {"/api/frameworks", "/coordinator/frameworks", "/api/enrolments", "/coordinator/enrolment"}
+    {
+        "/api/frameworks",
+        "/coordinator/frameworks",
+        "/api/enrolments",
+        "/coordinator/enrolment",
+        "/api/records/imports",
+        "/coordinator/imports",
+    }
 )
 
 

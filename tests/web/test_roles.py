@@ -64,6 +64,8 @@ ACCESS = {
     ("POST", "/account/email/{token}"): PUBLIC,
     ("POST", "/api/assignments"): "coordinator",
     ("POST", "/api/enrolments"): "coordinator",
+    ("POST", "/api/records/imports"): "coordinator",
+    ("GET", "/api/records/imports/{job_id}"): "coordinator",
     ("POST", "/api/credentials/{credential_id}/resend"): "coordinator",
     ("GET", "/claim/{token}"): PUBLIC,
     ("POST", "/claim/{token}"): PUBLIC,
@@ -137,6 +139,11 @@ PAGES = {
     ("GET", "/coordinator/enrolment"): "coordinator",
     ("GET", "/coordinator/enrolment/sample.csv"): "coordinator",
     ("POST", "/coordinator/enrolment"): "coordinator",
+    ("GET", "/coordinator/imports"): "coordinator",
+    ("GET", "/coordinator/imports/sample.csv"): "coordinator",
+    ("POST", "/coordinator/imports"): "coordinator",
+    ("GET", "/coordinator/imports/{job_id}"): "coordinator",
+    ("GET", "/coordinator/imports/{job_id}/progress"): "coordinator",
     ("GET", "/coordinator/learners/{learner_id}"): "coordinator",
     ("GET", "/coordinator/credentials"): "coordinator",
     ("GET", "/coordinator/credentials/{credential_id}/revoke"): "coordinator",
@@ -191,6 +198,7 @@ SAMPLE = {
     "client_id": "obc_nobody",
     "endorsement_id": "no-such-endorsement",
     "key": "no-such-template",
+    "job_id": "999999",
 }
 
 
