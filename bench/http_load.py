@@ -1,7 +1,7 @@
 """End-to-end issuance and verification under load, through the HTTP API.
 
     .venv/bin/python bench/http_load.py [--learners 600] [--clients 32] [--verifications 2000]
-        [--database-url postgresql://…]   # default: a fresh SQLite file
+        [--database-url postgresql://…]   # a fresh database on that server; default SQLite
 
 Starts `issuer serve --workers 2` on 127.0.0.1 (two app processes sharing the database), then:
 1. issuance: N learners with every statement of a level confirmed; concurrent clients POST the
@@ -14,6 +14,7 @@ Starts `issuer serve --workers 2` on 127.0.0.1 (two app processes sharing the da
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -32,6 +33,7 @@ from issuer.services import accounts, catalog
 from issuer.services.keyring import KeyRing
 from issuer.store import migrate
 from issuer.store.db import make_engine, session_factory, transaction
+from tests.conftest import postgres_database
 from tests.web.helpers import LEVEL, SOC, confirmed_learners, free_port, serve
 
 
@@ -97,13 +99,20 @@ def main() -> None:
     parser.add_argument("--verifications", type=int, default=2000)
     parser.add_argument("--database-url", default="")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
+    with contextlib.ExitStack() as stack:
+        directory = stack.enter_context(tempfile.TemporaryDirectory())
+        # A PostgreSQL URL names the server: each run gets a fresh database on it.
+        database_url = (
+            stack.enter_context(postgres_database(options.database_url))
+            if options.database_url
+            else f"sqlite:///{directory}/bench.db"
+        )
         port = free_port()
         settings = Settings(
             base_url=f"http://127.0.0.1:{port}",
             data_dir=Path(directory),
             keys_dir=Path(directory) / "keys",
-            database_url=options.database_url or f"sqlite:///{directory}/bench.db",
+            database_url=database_url,
         )
         KeyRing(settings.keys_dir).generate(None, dev=True)
         token, learners = prepare(settings, options.learners)

@@ -89,6 +89,9 @@ class SignedAward:
     document: str
     issued_at: datetime
     valid_until: datetime | None
+    # Its claim link and e-mail, composed with it (outside the write lock), or None: then
+    # they are composed when it is stored.
+    claim: claims.PreparedClaim | None = None
 
 
 def sign_attestation(
@@ -145,6 +148,12 @@ def sign_attestation(
         document=json.dumps(signed, ensure_ascii=False),
         issued_at=now,
         valid_until=award.valid_until,
+        claim=claims.prepare_claim(
+            claims.claim_facts(session, learner.id, achievement.id),
+            credential_id,
+            issuer.base_url,
+            now=now,
+        ),
     )
 
 
@@ -210,7 +219,10 @@ def attest_level(
         signed = None  # lost a race: the same award (refused next turn) or the status index
     else:
         raise Conflict("could not allocate a status list index; try again")
-    claims.send_claim(session, record, issuer.base_url, now=record.issued_at)
+    if signed.claim is not None:
+        claims.queue_claim(session, signed.claim)
+    else:
+        claims.send_claim(session, record, issuer.base_url, now=record.issued_at)
     audit.record(
         session,
         supervisor,

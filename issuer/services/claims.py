@@ -20,6 +20,7 @@ from issuer.store.models import (
     ClaimToken,
     CredentialRecord,
     FrameworkRecord,
+    OutboxMessage,
     User,
 )
 
@@ -35,20 +36,29 @@ def send_claim(
     now: datetime | None = None,
 ) -> None:
     """Queue the claim e-mail for `record` (in the caller's transaction)."""
+    facts = claim_facts(session, record.learner_id, record.achievement_id)
+    queue_claim(session, prepare_claim(facts, record.id, base_url, now=now))
+    if actor is not None:
+        audit.record(session, actor, "claim.resent", record.id)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedClaim:
+    """A claim link and its e-mail, composed but stored nowhere yet (not in any session)."""
+
+    token: ClaimToken
+    message: OutboxMessage
+
+
+def prepare_claim(
+    facts: ClaimFacts, credential_id: str, base_url: str, *, now: datetime | None = None
+) -> PreparedClaim:
+    """The claim link and e-mail for a credential about to be stored: composed before the
+    issuance takes the write lock (composing is most of queueing it), added under it."""
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
-    session.add(
-        ClaimToken(
-            token_hash=token_hash(token),
-            user_id=record.learner_id,
-            credential_id=record.id,
-            expires_at=now + CLAIM_LIFETIME,
-        )
-    )
-    facts = _claim_facts(session, record)
     link = f"{base_url}/claim/{token}"
-    mail.queue(
-        session,
+    message = mail.compose(
         to=facts.email,
         subject=f"Your badge: {facts.badge_name}",
         letter=Letter(
@@ -66,28 +76,41 @@ def send_claim(
         secrets=[link],  # erased from the stored message once delivered
         now=now,
     )
-    if actor is not None:
-        audit.record(session, actor, "claim.resent", record.id)
+    claim = ClaimToken(
+        token_hash=token_hash(token),
+        user_id=facts.learner_id,
+        credential_id=credential_id,
+        expires_at=now + CLAIM_LIFETIME,
+    )
+    return PreparedClaim(claim, message)
+
+
+def queue_claim(session: Session, prepared: PreparedClaim) -> None:
+    """Store a prepared claim link and queue its e-mail (in the caller's transaction)."""
+    session.add(prepared.token)
+    session.add(prepared.message)
 
 
 @dataclass(frozen=True, slots=True)
-class _ClaimFacts:
+class ClaimFacts:
+    """Who a claim e-mail goes to, and the badge it shows."""
+
+    learner_id: int
     email: str
     name: str
     badge_name: str
     badge: BadgeFace
 
 
-def _claim_facts(session: Session, record: CredentialRecord) -> _ClaimFacts:
-    """Who the mail goes to and the badge it shows, in one query: on the issuance path the
-    record is new, and loading its learner, Achievement and framework as objects took five
-    (with the framework's every Achievement, only to count them)."""
+def claim_facts(session: Session, learner_id: int, achievement_id: int) -> ClaimFacts:
+    """What the claim e-mail needs, in one query (loading the learner, Achievement and
+    framework as objects took five, with the framework's every Achievement to count them)."""
     row = session.execute(
-        _CLAIM_FACTS, {"learner": record.learner_id, "achievement": record.achievement_id}
+        _CLAIM_FACTS, {"learner": learner_id, "achievement": achievement_id}
     ).one()
     email, name, badge_name, label, position, title, soc, count = row
     badge = BadgeFace(title=title, label=label, soc=soc, position=position + 1, count=count)
-    return _ClaimFacts(email, name, badge_name, badge)
+    return ClaimFacts(learner_id, email, name, badge_name, badge)
 
 
 # Built once: a statement built per call costs more to build and key for the compiled-SQL

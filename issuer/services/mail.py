@@ -105,12 +105,27 @@ def queue(
     transaction code). The text and the letter without them are stored beside them from the
     start, so erasing them later needs no copy of the secret anywhere else.
     """
+    message = compose(to=to, subject=subject, letter=letter, secrets=secrets, now=now)
+    session.add(message)
+    return message
+
+
+def compose(
+    *,
+    to: str,
+    subject: str,
+    letter: Letter,
+    secrets: Sequence[str] = (),
+    now: datetime | None = None,
+) -> OutboxMessage:
+    """The message `queue` stores, not yet in any session: the issuance path composes it
+    before it takes the write lock, and only adds it under the lock."""
     body = letter.text()
     if any(not secret or secret not in body or secret in subject for secret in secrets):
         raise InvalidInput("each secret must be a non-empty part of the letter, not the subject")
     letters.check(letter)
     now = now or datetime.now(UTC)
-    message = OutboxMessage(
+    return OutboxMessage(
         recipient=to,
         subject=subject[:SUBJECT_LENGTH],
         body=body,
@@ -122,8 +137,6 @@ def queue(
         created_at=now,
         next_attempt_at=now,
     )
-    session.add(message)
-    return message
 
 
 def _redact(text: str, secrets: Sequence[str]) -> str:
