@@ -1,9 +1,10 @@
 """End-to-end issuance and verification under load, through the HTTP API.
 
     .venv/bin/python bench/http_load.py [--learners 600] [--clients 32] [--verifications 2000]
-        [--database-url postgresql://…]   # a fresh database on that server; default SQLite
+        [--workers 4] [--database-url postgresql://…]   # a fresh database on that server
 
-Starts `issuer serve --workers 2` on 127.0.0.1 (two app processes sharing the database), then:
+Starts `issuer serve --workers 4` on 127.0.0.1 (four app processes sharing the database: two
+per core, so that while one waits for the database or its turn to write, another runs), then:
 1. issuance: N learners with every statement of a level confirmed; concurrent clients POST the
    supervisor's attestation (build, sign, allocate a status index, store, queue the claim mail):
    credentials per second;
@@ -98,6 +99,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--verifications", type=int, default=2000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--workers", type=int, default=4, help="app processes (issuer serve)")
     options = parser.parse_args()
     with contextlib.ExitStack() as stack:
         directory = stack.enter_context(tempfile.TemporaryDirectory())
@@ -116,7 +118,7 @@ def main() -> None:
         )
         KeyRing(settings.keys_dir).generate(None, dev=True)
         token, learners = prepare(settings, options.learners)
-        server = serve(settings, port)
+        server = serve(settings, port, workers=options.workers)
         try:
             base = settings.base_url
             with httpx.Client(
@@ -162,7 +164,8 @@ def main() -> None:
             server.wait(timeout=30)
     backend = "PostgreSQL" if options.database_url.startswith("postgres") else "SQLite"
     print(
-        f"{backend}, 2 app processes, {options.clients} concurrent clients, {os.cpu_count()} cores"
+        f"{backend}, {options.workers} app processes, {options.clients} concurrent clients, "
+        f"{os.cpu_count()} cores"
     )
     print(f"{'measure':34} {'value':>12}")
     rate = len(issued) / issuing

@@ -19,12 +19,29 @@ an argument of each route decorator, spread over the route modules.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from fastapi import FastAPI, Request, Response
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from issuer.web.errors import error_response
+
+
+# Form fields of the upload pages, whose check page sends the CSV back for applying: parsed
+# forms allow 1 MiB a field by default, and a 10,000-row file failed there (a bare 400) though
+# its dry run had passed. Their bodies are capped at ISSUER_MAX_UPLOAD_BYTES before any parse,
+# so no field can be larger than that; this only lifts the parser's own smaller ceiling.
+class FormLimits(TypedDict, total=False):
+    """The shape of FastAPI's `form_limits` (its own type is private)."""
+
+    max_fields: int
+    max_files: int
+    max_part_size: int
+
+
+UPLOAD_FORM_LIMITS: FormLimits = {"max_part_size": 256 * 1024 * 1024}
 
 # The routes whose body is a framework file, an enrolment CSV or a CSV of sign-off records
 # (tests/web/test_limits.py checks that each is still a route of the app).

@@ -128,6 +128,27 @@ def test_the_pages_check_apply_and_show_the_job(world: World, db_settings: Setti
     assert "<script>" not in page.text and " style=" not in page.text
 
 
+def test_a_file_over_a_megabyte_applies_from_the_check_page(world: World) -> None:
+    """The check page sends the CSV back in a form field; parsers cap a field at 1 MiB by
+    default, which made a 10,000-row file a bare 400 after its dry run had passed."""
+    csrf = sign_in(world, "coord@example.org", "correct horse battery")
+    padding = "x" * 250  # a long setting: 5,000 rows of ~300 bytes is well over 1 MiB
+    big = HEADER + "".join(
+        f"lee@example.org,{SOC},{LEVEL},{1 + n % 10},2026-11-02,clinical-practice,"
+        f"{padding},sam@example.org\n"
+        for n in range(5_000)
+    )
+    assert len(big.encode()) > 1_100_000
+    applied = world.client.post(
+        "/coordinator/imports",
+        data={"csrf_token": csrf, "apply": "yes", "content": big, "file_name": "big.csv"},
+        follow_redirects=False,
+    )
+    assert applied.status_code == 303, applied.text[:300]
+    page = world.client.get(applied.headers["location"])
+    assert "1 of 1 credentials issued" in page.text
+
+
 def test_a_running_job_shows_its_progress_and_polls(world: World, db_settings: Settings) -> None:
     engine = make_engine(db_settings.database_url)
     with transaction(session_factory(engine)) as session:
@@ -180,6 +201,7 @@ def test_the_page_and_certificate_of_an_imported_level_never_claim_a_live_sign_o
     )
     assert page.status_code == 200, page.text
     assert "from Dr Sam Müller's records, imported by Casey Coordinator" in page.text
+    assert "imported by Casey Coordinator; no supervisor attested it live" in page.text
     assert "confirmed by Dr Sam Müller" not in page.text
     pdf = world.client.get(f"/credentials/{credential_id}/certificate.pdf", headers=learner)
     assert pdf.status_code == 200

@@ -36,6 +36,7 @@ from issuer.web.deps import (
     flash,
 )
 from issuer.web.errors import status_for
+from issuer.web.limits import UPLOAD_FORM_LIMITS
 from issuer.web.schemas import (
     CatalogEntry,
     EnrolmentReport,
@@ -266,7 +267,7 @@ def sample_csv(session: SessionDep, page: CoordinatorPage) -> Response:
     )
 
 
-@router.post("/coordinator/enrolment", tags=["pages"])
+@router.post("/coordinator/enrolment", tags=["pages"], form_limits=UPLOAD_FORM_LIMITS)
 async def enrol_from_page(
     request: Request,
     background: BackgroundTasks,

@@ -30,6 +30,7 @@ from issuer.web.deps import (
     require_issuer,
 )
 from issuer.web.errors import status_for
+from issuer.web.limits import UPLOAD_FORM_LIMITS
 from issuer.web.templating import render
 
 router = APIRouter()
@@ -204,7 +205,7 @@ def sample_csv(session: SessionDep, page: CoordinatorPage) -> Response:
     )
 
 
-@router.post("/coordinator/imports", tags=["pages"])
+@router.post("/coordinator/imports", tags=["pages"], form_limits=UPLOAD_FORM_LIMITS)
 async def import_from_page(
     request: Request,
     background: BackgroundTasks,
