@@ -1,6 +1,7 @@
 """Bulk: 1,000 learners enrolled from one CSV file, then 1,000 credentials issued, over HTTP.
 
-    .venv/bin/python bench/bulk.py [--learners 1000] [--clients 32] [--database-url postgresql://…]
+    .venv/bin/python bench/bulk.py [--learners 1000] [--clients 32] [--mode http|import]
+        [--database-url postgresql://…]   # a fresh database on that server; default SQLite
 
 `issuer serve --workers 2` on 127.0.0.1 with a fresh database (SQLite file by default) holding
 the bundled frameworks, a coordinator and ten supervisors. Then, as a training coordinator and
@@ -23,6 +24,7 @@ apply request until the job reports N signed, stored credentials (polling its JS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import os
@@ -42,6 +44,7 @@ from issuer.services import accounts, catalog
 from issuer.services.keyring import KeyRing
 from issuer.store import migrate
 from issuer.store.db import make_engine, session_factory, transaction
+from tests.conftest import postgres_database
 from tests.web.helpers import LEVEL, SOC, free_port, serve
 
 SUPERVISORS = 10
@@ -202,13 +205,17 @@ def main() -> None:
     parser.add_argument("--mode", choices=("http", "import"), default="http")
     options = parser.parse_args()
     steps: list[tuple[str, int, float]] = []
-    with tempfile.TemporaryDirectory() as directory:
+    with contextlib.ExitStack() as stack:
+        directory = stack.enter_context(tempfile.TemporaryDirectory())
         port = free_port()
         settings = Settings(
             base_url=f"http://127.0.0.1:{port}",
             data_dir=Path(directory),
             keys_dir=Path(directory) / "keys",
-            database_url=options.database_url or f"sqlite:///{directory}/bulk.db",
+            # A PostgreSQL URL names the server: each run gets a fresh database on it.
+            database_url=stack.enter_context(postgres_database(options.database_url))
+            if options.database_url
+            else f"sqlite:///{directory}/bulk.db",
         )
         KeyRing(settings.keys_dir).generate(None, dev=True)
         coordinator, supervisors = prepare(settings)

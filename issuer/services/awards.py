@@ -72,7 +72,8 @@ class SignedAward:
 
     Signing is most of an issuance's work. SQLite has one writer at a time, so the API signs in
     a read transaction and stores in a short write transaction; `attest_level` rechecks there
-    that nothing this was based on has changed. Plain values only: it crosses sessions.
+    that nothing this was based on has changed. Plain values only (and the claim's rows, not
+    yet in any session): it crosses sessions.
     """
 
     supervisor_id: int
