@@ -173,6 +173,11 @@ def optional_issuer(request: Request, max_age: float = 0.0) -> Issuer | None:
     )
 
 
+def current_issuer(request: Request) -> Issuer | None:
+    """`optional_issuer` as a dependency: up to date, and no parameter a client could set."""
+    return optional_issuer(request)
+
+
 def require_issuer(request: Request) -> Issuer:
     return _required(optional_issuer(request))
 
@@ -196,7 +201,7 @@ def fetcher(request: Request) -> Fetcher:
 
 IssuerDep = Annotated[Issuer, Depends(require_issuer)]
 SigningIssuerDep = Annotated[Issuer, Depends(signing_issuer)]
-OptionalIssuerDep = Annotated[Issuer | None, Depends(optional_issuer)]
+OptionalIssuerDep = Annotated[Issuer | None, Depends(current_issuer)]
 FetcherDep = Annotated[Fetcher, Depends(fetcher)]
 
 

@@ -16,3 +16,12 @@ def test_ok_once_the_database_answers_and_a_signing_key_exists(
     response = client.get("/health")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_how_fresh_the_keys_must_be_is_no_parameter_of_the_api(client: TestClient) -> None:
+    """The dependencies that give routes the issuer take a freshness argument internally;
+    once it leaked into the OpenAPI as a query parameter any client could set."""
+    for path in client.get("/openapi.json").json()["paths"].values():
+        for operation in path.values():
+            names = {p["name"] for p in operation.get("parameters", [])}
+            assert "max_age" not in names
