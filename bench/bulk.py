@@ -40,7 +40,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from issuer.config import Settings
-from issuer.services import accounts, catalog
+from issuer.services import accounts, catalog, records_import
 from issuer.services.keyring import KeyRing
 from issuer.store import migrate
 from issuer.store.db import make_engine, session_factory, transaction
@@ -124,18 +124,7 @@ class _Done(Exception):
 def records_csv(learners: int) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "learner_email",
-            "framework",
-            "level",
-            "statement",
-            "date",
-            "method",
-            "setting",
-            "supervisor_email",
-        ]
-    )
+    writer.writerow(records_import.COLUMNS)
     for n in range(learners):
         for statement in range(1, 11):
             writer.writerow(

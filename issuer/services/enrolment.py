@@ -11,7 +11,6 @@ cost that row, not the whole file, which one failed INSERT would on PostgreSQL.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from issuer import limits
 from issuer.errors import InvalidInput
-from issuer.services import audit, invitations
+from issuer.services import audit, csv_files, invitations
 from issuer.services.accounts import EMAIL
 from issuer.store.models import Assignment, FrameworkRecord, Role, User
 
@@ -51,21 +50,9 @@ class _Row:
 
 def parse(data: bytes) -> list[_Row]:
     """The rows of a CSV file; InvalidInput when it is not one we can read."""
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(f"the file is larger than {MAX_BYTES} bytes")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(f"the file is not UTF-8 text (byte {error.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [column.strip().lower() for column in (reader.fieldnames or [])]
-    missing = [column for column in COLUMNS if column not in header]
-    if missing:
-        raise InvalidInput(
-            f"the header must name {', '.join(COLUMNS)} (and optionally cohort); "
-            f"missing {', '.join(missing)}"
-        )
-    reader.fieldnames = header
+    reader = csv_files.reader(
+        data, COLUMNS, max_bytes=MAX_BYTES, optional=" (and optionally cohort)"
+    )
     rows = []
     try:
         for number, raw in enumerate(reader, start=2):

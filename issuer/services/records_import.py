@@ -12,7 +12,6 @@ request. The same checks run again when the job applies the file: what changed i
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from issuer import limits
 from issuer.credentials import METHODS
 from issuer.errors import InvalidInput, PermissionDenied
-from issuer.services import audit
+from issuer.services import audit, csv_files
 from issuer.services.signoff import RENEWAL_WINDOW
 from issuer.store.models import (
     UPLOAD_NAME,
@@ -137,20 +136,7 @@ class _Row:
 
 def parse(data: bytes) -> list[_Row]:
     """The rows of a CSV file; InvalidInput when it is not one we can read."""
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(f"the file is larger than {MAX_BYTES} bytes")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(f"the file is not UTF-8 text (byte {error.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [column.strip().lower() for column in (reader.fieldnames or [])]
-    missing = [column for column in COLUMNS if column not in header]
-    if missing:
-        raise InvalidInput(
-            f"the header must name {', '.join(COLUMNS)}; missing {', '.join(missing)}"
-        )
-    reader.fieldnames = header
+    reader = csv_files.reader(data, COLUMNS, max_bytes=MAX_BYTES)
     try:
         return list(_rows(reader))
     except csv.Error as error:

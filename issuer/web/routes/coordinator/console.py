@@ -260,10 +260,15 @@ def sample_csv(session: SessionDep, page: CoordinatorPage) -> Response:
         f"Ana Ruiz,ana.ruiz@example.org,supervisor@example.org,{socs[0]},2027-A",
         f"Bo Li,bo.li@example.org,supervisor@example.org,{socs[-1]},2027-A",
     ]
+    return csv_download(rows, "enrolment-sample.csv")
+
+
+def csv_download(rows: list[str], file_name: str) -> Response:
+    """A sample CSV to download: CRLF lines, as spreadsheets write them, UTF-8."""
     return Response(
         "\r\n".join(rows) + "\r\n",
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="enrolment-sample.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
     )
 
 

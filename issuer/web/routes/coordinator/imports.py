@@ -31,6 +31,7 @@ from issuer.web.deps import (
 )
 from issuer.web.errors import status_for
 from issuer.web.limits import UPLOAD_FORM_LIMITS
+from issuer.web.routes.coordinator.console import csv_download
 from issuer.web.templating import render
 
 router = APIRouter()
@@ -198,11 +199,7 @@ def sample_csv(session: SessionDep, page: CoordinatorPage) -> Response:
         f'"Ward 4, St Example Hospital",supervisor@example.org'
         for n in range(1, 11)
     ]
-    return Response(
-        "\r\n".join(rows) + "\r\n",
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="records-sample.csv"'},
-    )
+    return csv_download(rows, "records-sample.csv")
 
 
 @router.post("/coordinator/imports", tags=["pages"], form_limits=UPLOAD_FORM_LIMITS)
