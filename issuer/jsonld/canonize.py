@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import marshal
 import threading
 import time
 import types
@@ -29,22 +30,8 @@ from pyld import jsonld
 from issuer.errors import ContextNotBundled, IssuerError, JsonLdInvalid
 from issuer.jsonld import rdfc
 from issuer.jsonld.loader import load_document
+from issuer.jsonld.rdfc import rdfc_escape
 from issuer.types import DocumentLoader, JsonObject
-
-_ECHAR = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
-_RDFC_ESCAPES = {
-    code: _ECHAR.get(chr(code), f"\\u{code:04X}") for code in [*range(0x20), 0x7F, 0x22, 0x5C]
-}
-
-
-def rdfc_escape(value: str) -> str:
-    """Escape a literal as RDFC-1.0 canonical N-Quads do (https://www.w3.org/TR/rdf-canon/#canonical-quads).
-
-    `\\b \\t \\n \\f \\r \\" \\\\` as two-character escapes, every other U+0000-U+001F and U+007F
-    as `\\uXXXX` with upper-case hex; nothing else is escaped.
-    """
-    return value.translate(_RDFC_ESCAPES)
-
 
 # pyld 3.3.0 escapes only \\ \t \n \r and ", so a literal holding \b, \f or another control
 # character hashes and serialises differently from every RDFC-1.0 implementation. Its URDNA2015
@@ -200,11 +187,18 @@ jsonld.JsonLdProcessor._expand_iri = _memoized_expand_iri
 
 
 _EXPANSIONS_MAX = 512
-_EXPANSIONS_CHARACTERS_MAX = 32_000_000  # JSON text of keys and values, about 100 MB at most
-_SMALLEST_MEMOIZED_NODE = 1024  # characters of JSON: smaller nodes cost less than their key
+_EXPANSIONS_CHARACTERS_MAX = 32_000_000  # keys' JSON text and values' bytes, ~100 MB at most
+_SMALLEST_MEMOIZED_NODE = 256  # characters of JSON: smaller nodes cost less than their key
 _LARGEST_MEMOIZED_NODE = 65_536  # an Achievement is ~8 KB, ~3 KB more per endorsement
 _expansions_characters = [0]
-_expansions: dict[tuple[Any, ...], tuple[Any, str]] = {}
+_expansions: dict[tuple[Any, ...], tuple[Any, bytes]] = {}
+# Hits and tries per (contexts, property): a property whose values never repeat (each learner's
+# evidence, the credentialSubject that holds their identifier) stops paying for its key.
+_TRIES_BEFORE_JUDGING = 16
+_HITS_WORTH_KEEPING = 8  # at least one hit in this many tries
+_PROBE_EVERY = 64  # tries: a property judged unworthy is still tried now and then
+_RECORDS_MAX = 4096
+_records: dict[tuple[Any, ...], list[int]] = {}
 _expand_element = jsonld.JsonLdProcessor._expand
 _processor_init = jsonld.JsonLdProcessor.__init__
 
@@ -232,16 +226,18 @@ def _memoized_expand(
     inside_index: bool = False,
     type_scoped_ctx: Any = None,
 ) -> Any:
-    """pyld's expansion of an identified node, remembered per (contexts, flags, node's JSON).
+    """pyld's expansion of a node or an array, remembered per (contexts, flags, JSON text).
 
-    Every credential of a level embeds the same Achievement (about half of the credential's
-    expansion time): issuing a level to a cohort, or verifying one issuer's credentials,
-    expands it again and again under the same frozen contexts. A node with an `id`, no
-    `@context` key of its own (a whole document) and 1 to 64 KB of JSON is looked up by its
-    exact JSON text, the `_uuid`s of the active and type-scoped contexts, the flags pyld's
-    expansion reads and the document loader (contexts met inside it, as in an embedded
-    endorsement, are loaded with that loader). Only expansions that dropped no property are
-    kept; a hit returns a fresh copy; the table is bounded in entries and in characters.
+    Every credential of a level embeds the same Achievement and the same ten Results (about
+    two thirds of the credential's expansion time): issuing a level to a cohort, or verifying
+    one issuer's credentials, expands them again and again under the same frozen contexts. An
+    object without a `@context` key of its own (a whole document), or an array, of 256 B to
+    64 KB of JSON is looked up by its exact JSON text, the `_uuid`s of the active and
+    type-scoped contexts, the flags pyld's expansion reads and the document loader (contexts
+    met inside it, as in an embedded endorsement, are loaded with that loader). Expansion
+    assigns no blank node labels, so the result depends on nothing else. Only expansions that
+    dropped no property are kept; a hit returns a fresh copy; the table is bounded in entries
+    and in characters, and properties whose values never repeat stop being looked up.
     """
     key = _expansion_key(
         active_ctx, active_property, element, options, inside_list, inside_index, type_scoped_ctx
@@ -257,9 +253,13 @@ def _memoized_expand(
             inside_index,
             type_scoped_ctx,
         )
+    record = key[-1]
+    key = key[:-1]
+    record[0] += 1
     hit = _expansions.get(key)
     if hit is not None and hit[0] is options["documentLoader"]:
-        return json.loads(hit[1])
+        record[1] += 1
+        return marshal.loads(hit[1])
     dropped = getattr(self, "dropped", None)
     before = dropped[0] if dropped else None
     result = _expand_element(
@@ -273,15 +273,18 @@ def _memoized_expand(
         type_scoped_ctx,
     )
     if dropped and dropped[0] == before and result is not None:
-        text = json.dumps(result)
-        _expansions_characters[0] += len(key[-1]) + len(text)
+        try:  # marshal: the fastest faithful copy of plain JSON values, ours alone to read
+            frozen = marshal.dumps(result)
+        except ValueError:
+            return result
+        _expansions_characters[0] += len(key[-1]) + len(frozen)
         if (
             len(_expansions) >= _EXPANSIONS_MAX
             or _expansions_characters[0] > _EXPANSIONS_CHARACTERS_MAX
         ):
             _expansions.clear()
-            _expansions_characters[0] = len(key[-1]) + len(text)
-        _expansions[key] = (options["documentLoader"], text)
+            _expansions_characters[0] = len(key[-1]) + len(frozen)
+        _expansions[key] = (options["documentLoader"], frozen)
     return result
 
 
@@ -294,16 +297,34 @@ def _expansion_key(
     inside_index: bool,
     type_scoped_ctx: Any,
 ) -> tuple[Any, ...] | None:
-    """The memo key of `element`, or None when it is not worth or not safe to remember."""
+    """The memo key of `element` followed by its property's record of [tries, hits], or None
+    when it is not worth or not safe to remember."""
+    kind = type(element)
     if (
-        type(element) is not dict
-        or ("id" not in element and "@id" not in element)
-        or "@context" in element
+        not (kind is list or (kind is dict and "@context" not in element))
         or not isinstance(active_ctx, frozendict)
         or not (active_property is None or isinstance(active_property, str))
         or not (type_scoped_ctx is None or isinstance(type_scoped_ctx, frozendict))
         or "documentLoader" not in options
     ):
+        return None
+    context_id = active_ctx.get("_uuid")
+    scoped_id = None if type_scoped_ctx is None else type_scoped_ctx.get("_uuid")
+    if context_id is None or (type_scoped_ctx is not None and scoped_id is None):
+        return None
+    record = _record(context_id, scoped_id, active_property)
+    tries, hits = record
+    if (
+        tries >= _TRIES_BEFORE_JUDGING
+        and hits * _HITS_WORTH_KEEPING < tries
+        and tries % _PROBE_EVERY
+    ):
+        record[0] += 1
+        return None
+    flags = tuple(
+        options.get(name) for name in ("base", "isFrame", "keepFreeFloatingNodes", "processingMode")
+    )
+    if not all(flag is None or isinstance(flag, str | bool) for flag in flags):
         return None
     try:
         text = json.dumps(element, ensure_ascii=False, allow_nan=False)
@@ -311,16 +332,18 @@ def _expansion_key(
         return None
     if not _SMALLEST_MEMOIZED_NODE <= len(text) <= _LARGEST_MEMOIZED_NODE:
         return None
-    context_id = active_ctx.get("_uuid")
-    scoped_id = None if type_scoped_ctx is None else type_scoped_ctx.get("_uuid")
-    if context_id is None or (type_scoped_ctx is not None and scoped_id is None):
-        return None
-    flags = tuple(
-        options.get(name) for name in ("base", "isFrame", "keepFreeFloatingNodes", "processingMode")
-    )
-    if not all(flag is None or isinstance(flag, str | bool) for flag in flags):
-        return None
-    return (context_id, scoped_id, active_property, inside_list, inside_index, flags, text)
+    return (context_id, scoped_id, active_property, inside_list, inside_index, flags, text, record)
+
+
+def _record(context_id: Any, scoped_id: Any, active_property: str | None) -> list[int]:
+    """[tries, hits] of the memo for values of `active_property` under these contexts."""
+    key = (context_id, scoped_id, active_property)
+    record = _records.get(key)
+    if record is None:
+        if len(_records) >= _RECORDS_MAX:
+            _records.clear()
+        record = _records[key] = [0, 0]
+    return record
 
 
 jsonld.JsonLdProcessor.__init__ = _counting_init
@@ -436,22 +459,43 @@ def _as_strings(quads: Iterable[pyoxigraph.Quad], relabel: bool) -> list[rdfc.Qu
     With `relabel`, blank nodes become _:b0, _:b1... in order of first mention: pyoxigraph names
     JSON-LD's unlabelled nodes at random, and RDFC-1.0 sorts labels when it permutes tied nodes,
     so random labels could make equal documents canonicalize differently from run to run.
+    Written out term by term: it runs for every quad of every proof.
     """
     labels: dict[pyoxigraph.BlankNode, str] = {}
+    blank = pyoxigraph.BlankNode if relabel else None
+    literal, default, triple = pyoxigraph.Literal, pyoxigraph.DefaultGraph, pyoxigraph.Triple
 
-    def name(term: _Term) -> str:
-        if type(term) is pyoxigraph.BlankNode and relabel:
-            label = labels.get(term)
-            if label is None:
-                label = labels[term] = f"_:b{len(labels)}"
-            return label
-        if type(term) is pyoxigraph.Literal and term.direction is not None:
-            return _without_direction(term)
-        if type(term) is pyoxigraph.Triple:
+    def label(node: pyoxigraph.BlankNode) -> str:
+        name = labels[node] = f"_:b{len(labels)}"
+        return name
+
+    strings: list[rdfc.Quad] = []
+    for subject, predicate, object_, graph in quads:
+        kind = type(subject)
+        if kind is blank:
+            subject = labels.get(subject) or label(subject)
+        elif kind is triple:
             raise JsonLdInvalid("RDFC-1.0 has no canonical form for RDF 1.2 triple terms")
-        return "" if type(term) is pyoxigraph.DefaultGraph else str(term)
-
-    return [(name(q.subject), str(q.predicate), name(q.object), name(q.graph_name)) for q in quads]
+        else:
+            subject = str(subject)
+        kind = type(object_)
+        if kind is blank:
+            object_ = labels.get(object_) or label(object_)
+        elif kind is literal and object_.direction is not None:
+            object_ = _without_direction(object_)
+        elif kind is triple:
+            raise JsonLdInvalid("RDFC-1.0 has no canonical form for RDF 1.2 triple terms")
+        else:
+            object_ = str(object_)
+        kind = type(graph)
+        if kind is default:
+            graph = ""
+        elif kind is blank:
+            graph = labels.get(graph) or label(graph)
+        else:
+            graph = str(graph)
+        strings.append((subject, str(predicate), object_, graph))
+    return strings
 
 
 def _without_direction(literal: pyoxigraph.Literal) -> str:

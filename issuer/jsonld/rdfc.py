@@ -15,6 +15,7 @@ size; past it, CanonicalizationTooComplex (RDFC-1.0 section 7.1, dataset poisoni
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -40,6 +41,27 @@ ISSUED_PER_STEP = 16
 MAX_STEPS = 100_000
 # Three Python frames per level: well inside the interpreter's limit of 1000.
 MAX_RECURSION_DEPTH = 200
+
+
+_ECHAR = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+_RDFC_ESCAPES = {
+    chr(code): _ECHAR.get(chr(code), f"\\u{code:04X}") for code in [*range(0x20), 0x7F, 0x22, 0x5C]
+}
+_TO_ESCAPE = re.compile('[\x00-\x1f\x7f"\\\\]')
+
+
+def rdfc_escape(value: str) -> str:
+    """Escape a literal as RDFC-1.0 canonical N-Quads do (https://www.w3.org/TR/rdf-canon/#canonical-quads).
+
+    `\\b \\t \\n \\f \\r \\" \\\\` as two-character escapes, every other U+0000-U+001F and U+007F
+    as `\\uXXXX` with upper-case hex; nothing else is escaped. (A substitution, not
+    str.translate, which walks a long string character by character in Python's own loop.)
+    """
+    return _TO_ESCAPE.sub(_escape, value)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return _RDFC_ESCAPES[match.group()]
 
 
 class CanonicalizationTooComplex(JsonLdInvalid):

@@ -34,27 +34,34 @@ def expand_strictly(document: JsonObject, loader: DocumentLoader = load_document
 
 
 def _check_node_references(value: Any) -> None:
-    """Every expanded @type and @id must be an absolute IRI (or a blank node id)."""
+    """Every expanded @type and @id must be an absolute IRI (or a blank node id).
+
+    Runs on every expansion: value objects are passed over where they are met, and each IRI is
+    judged once per process (a bounded set of those that passed)."""
     if isinstance(value, list):
         for item in value:
-            _check_node_references(item)
+            if isinstance(item, list) or (isinstance(item, dict) and "@value" not in item):
+                _check_node_references(item)
         return
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or "@value" in value:
         return
-    if "@value" in value:
-        return
-    for type_ in value.get("@type", []) if isinstance(value.get("@type"), list) else []:
-        if not _is_absolute(type_):
+    types = value.get("@type")
+    for type_ in types if isinstance(types, list) else ():
+        if not (isinstance(type_, str) and (type_ in _ABSOLUTE or _is_absolute(type_))):
             raise JsonLdInvalid(
                 f"type {type_!r} is not defined by the document's @context "
                 "(add the context that defines it)"
             )
     node_id = value.get("@id")
-    if isinstance(node_id, str) and not _is_absolute(node_id):
+    if isinstance(node_id, str) and node_id not in _ABSOLUTE and not _is_absolute(node_id):
         raise JsonLdInvalid(f"id {node_id!r} is not an absolute IRI")
     for key, item in value.items():
-        if key not in ("@type", "@id"):
+        if isinstance(item, list | dict) and key != "@type" and key != "@id":
             _check_node_references(item)
+
+
+_ABSOLUTE_MAX = 65_536
+_ABSOLUTE: set[str] = set()
 
 
 def _is_absolute(iri: str) -> bool:
@@ -63,11 +70,16 @@ def _is_absolute(iri: str) -> bool:
     if iri.startswith("_:"):
         return True
     scheme, colon, _ = iri.partition(":")
-    return (
+    absolute = (
         bool(colon and scheme)
         and _IRI_SCHEME.fullmatch(scheme) is not None
         and _NOT_IN_IRI.search(iri) is None
     )
+    if absolute and len(iri) <= 256:  # terms and types, not every long id
+        if len(_ABSOLUTE) >= _ABSOLUTE_MAX:
+            _ABSOLUTE.clear()
+        _ABSOLUTE.add(iri)
+    return absolute
 
 
 _IRI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
