@@ -28,7 +28,7 @@ from frozendict import frozendict
 from pyld import jsonld
 
 from issuer.errors import ContextNotBundled, IssuerError, JsonLdInvalid
-from issuer.jsonld import rdfc
+from issuer.jsonld import rdfc, to_rdf
 from issuer.jsonld.loader import load_document
 from issuer.jsonld.rdfc import rdfc_escape
 from issuer.types import DocumentLoader, JsonObject
@@ -419,10 +419,20 @@ def canonize(document: JsonObject, loader: DocumentLoader = load_document) -> st
 def canonize_expanded(expanded: list[Any]) -> str:
     """RDFC-1.0 N-Quads of an already expanded document: no contexts left to process.
 
+    The quads come from to_rdf's walk when the document is plain (a credential is), from
+    pyoxigraph otherwise.
     Raises CanonicalizationTooComplex (a JsonLdInvalid) for blank nodes past the work budget.
     """
-    quads = _parse(json.dumps(expanded), pyoxigraph.RdfFormat.JSON_LD, relabel=True)
+    quads = to_rdf.plain_quads(expanded)
+    if quads is None:
+        quads = rdf_quads(expanded)
     return rdfc.canonicalize(quads).nquads
+
+
+def rdf_quads(expanded: list[Any]) -> list[rdfc.Quad]:
+    """The quads of any expanded document, by pyoxigraph from its JSON text (blank nodes
+    relabelled in order of first mention)."""
+    return _parse(json.dumps(expanded), pyoxigraph.RdfFormat.JSON_LD, relabel=True)
 
 
 def canonize_nquads(nquads: str, hash_algorithm: rdfc.HashAlgorithm = "SHA256") -> str:
