@@ -47,8 +47,8 @@ from tests.realistic import cohort_credentials
 
 SEED = bytes(range(32))
 OUR_CONFIGURATION = (
-    "sign_credential/verify_credential, pyld expansion (memoized contexts) + pyoxigraph "
-    "parse + rdfc.py, warm caches, status not fetched"
+    "sign_credential/verify_credential, pyld expansion (memoized contexts and shared nodes) "
+    "+ to_rdf walk (pyoxigraph for what is not plain) + rdfc.py, warm caches, status not fetched"
 )
 
 
