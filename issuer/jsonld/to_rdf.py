@@ -97,6 +97,8 @@ class _Walk:
             raise _NotPlain
         identifier = node.get("@id")
         if identifier is None:
+            if "@id" in node:
+                raise _NotPlain  # "@id": null
             subject = self.blank_node()
         else:
             subject = self.subject(identifier)

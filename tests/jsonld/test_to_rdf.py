@@ -86,7 +86,7 @@ ODD_LANGUAGES = st.sampled_from(["en_US", "x-private", "en-abcdefghij", "", "123
 TEXT = st.text(max_size=12) | st.sampled_from(['say "hi"', "a\\b", "\b\t\n\f\r", "\x01\x7f"])
 ODD_TEXT = st.just("\ud800")
 PLAIN_LABELS = st.sampled_from(["_:b0", "_:b1", "_:n1", "_:x_y"])
-ODD_LABELS = st.sampled_from(["_:a.b", "_:a b", "_:"])
+ODD_LABELS = st.sampled_from(["_:a.b", "_:a b", "_:", None, 7])
 
 
 def value_objects(odd: bool) -> st.SearchStrategy[dict[str, Any]]:
