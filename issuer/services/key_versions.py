@@ -81,6 +81,11 @@ class Reloading(Generic[Loaded]):
     _read_at: float = -inf  # time.monotonic() of the last read of the version
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def fresh(self, max_age: float) -> bool:
+        """Whether `get(max_age)` can answer from memory, without reading the database (an
+        async caller then needs no worker thread)."""
+        return self._loaded is not None and time.monotonic() - self._read_at < max_age
+
     def get(self, max_age: float = 0.0) -> Loaded:
         loaded = self._loaded
         if loaded is not None and time.monotonic() - self._read_at < max_age:

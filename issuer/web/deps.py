@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -118,11 +119,15 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-def role(name: str, *, reading: bool = False) -> Callable[..., User]:
-    def require(request: Request, user: CurrentUser) -> User:
+def role(name: str, *, reading: bool = False) -> Callable[..., Awaitable[User]]:
+    # Async: the check reads only the user's roles, loaded with the user (no query), so it
+    # needs no hop to a worker thread and back, as a plain function would take.
+    async def require(request: Request, user: CurrentUser) -> User:
         return _holding(request, user, name)
 
-    def require_reading(request: Request, user: Annotated[User, Depends(reading_user)]) -> User:
+    async def require_reading(
+        request: Request, user: Annotated[User, Depends(reading_user)]
+    ) -> User:
         return _holding(request, user, name)
 
     return require_reading if reading else require
@@ -182,10 +187,14 @@ def require_issuer(request: Request) -> Issuer:
     return _required(optional_issuer(request))
 
 
-def signing_issuer(request: Request) -> Issuer:
+async def signing_issuer(request: Request) -> Issuer:
     """For routes that only sign (attestations): the keys as known up to a second ago, which
-    spares the hot path a query; a key rotated meanwhile stays published, so it verifies."""
-    return _required(optional_issuer(request, SIGNING_KEY_AGE))
+    spares the hot path a query; a key rotated meanwhile stays published, so it verifies.
+    Async: nearly always answered from memory, so the request needs no worker thread for it
+    (the version's query, once a second, goes to one)."""
+    if request.app.state.identity.fresh(SIGNING_KEY_AGE):
+        return _required(optional_issuer(request, SIGNING_KEY_AGE))
+    return _required(await run_in_threadpool(optional_issuer, request, SIGNING_KEY_AGE))
 
 
 def _required(issuer: Issuer | None) -> Issuer:
@@ -209,17 +218,22 @@ _delivering = threading.Lock()
 _more_mail = threading.Event()
 
 
-def deliver_mail(app: Any) -> None:
+async def deliver_mail(app: Any) -> None:
     """Background task after a response: send what is due, unless a mail worker does that
     (ISSUER_MAIL_WORKER); whatever cannot go now (mail server down, database busy) stays
-    queued for the next run.
+    queued for the next run. Async so that, with a mail worker, it costs the request no hop
+    to a worker thread."""
+    if not app.state.settings.mail_worker:
+        await run_in_threadpool(send_due_mail, app)
+
+
+def send_due_mail(app: Any) -> None:
+    """`deliver_mail`'s run, in a worker thread (a caller that is one already calls this).
 
     One run at a time per process. A request that finds a run under way leaves a note and
     returns; the run goes round once more, so mail queued after it claimed its batch is not
     left waiting for some later request.
     """
-    if app.state.settings.mail_worker:
-        return  # the mail worker's (issuer/worker.py)
     _more_mail.set()
     while _more_mail.is_set():
         if not _delivering.acquire(blocking=False):

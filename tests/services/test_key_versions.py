@@ -92,6 +92,20 @@ def test_a_version_read_may_be_reused_only_as_long_as_asked(db_settings: Setting
         engine.dispose()
 
 
+def test_fresh_says_whether_get_answers_without_reading_the_version(
+    db_settings: Settings,
+) -> None:
+    engine = make_engine(db_settings.database_url)
+    try:
+        reloading = key_versions.Reloading(lambda: 1, engine)
+        assert not reloading.fresh(max_age=60)  # nothing loaded yet
+        reloading.get()
+        assert reloading.fresh(max_age=60)
+        assert not reloading.fresh(max_age=0)
+    finally:
+        engine.dispose()
+
+
 def test_reading_the_version_never_waits_for_a_writer(db_settings: Settings) -> None:
     """Found by the VC-API tests: a request holding its write session, then asking for the
     issuer, waited out SQLite's 30 s busy timeout for the version."""

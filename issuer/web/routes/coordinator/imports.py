@@ -26,8 +26,8 @@ from issuer.web.deps import (
     CoordinatorPage,
     Page,
     SessionDep,
-    deliver_mail,
     require_issuer,
+    send_due_mail,
 )
 from issuer.web.errors import status_for
 from issuer.web.limits import UPLOAD_FORM_LIMITS
@@ -156,7 +156,7 @@ def _run(request: Request, job_id: int) -> None:
     # ended, so reading the key ring's version cannot wait behind its write lock on SQLite.
     app = request.app
     bulk_awards.run(app.state.sessions, app.state.read_sessions, require_issuer(request), job_id)
-    deliver_mail(app)  # the claim e-mails
+    send_due_mail(app)  # the claim e-mails
 
 
 # ── pages ──
