@@ -24,12 +24,14 @@ Why inline images (multipart/related, `<img src="cid:…">`) and not the alterna
 
 from __future__ import annotations
 
+import email.policy
 import io
 import json
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from functools import lru_cache
@@ -191,7 +193,7 @@ def compose(
     exactly one address or nothing is sent (ValueError): as a plain string, "a,b@example.org"
     would be two recipients to smtplib, and the second would get someone else's link."""
     author, subject = from_address(sender, brand.name), header(subject)
-    email = EmailMessage()
+    email = EmailMessage(policy=POLICY)
     email["From"], email["To"] = author, Address(addr_spec=recipient)
     email["Subject"] = subject
     email["Date"] = formatdate(localtime=False)
@@ -224,8 +226,10 @@ def compose(
             pictures={name: (cids[name][1:-1], picture) for name, picture in pictures.items()},
         )
     )
+    email.make_alternative(boundary=_boundary())
     email.add_alternative(html, subtype="html")
     *_, related = email.iter_parts()
+    related.make_related(boundary=_boundary())
     for name, picture in pictures.items():
         related.add_related(
             picture.png,
@@ -236,6 +240,35 @@ def compose(
             filename=name + ".png",
         )
     return email
+
+
+class _Headers(HeaderRegistry):
+    """The email package's header registry, each header's class made once per name: the
+    stock registry makes a new class (`type(...)`) for every header of every message, ~0.3 ms
+    of each claim e-mail the mail worker composes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(key)
+        return made
+
+
+# email.policy.default, but for the header registry: the same headers, made faster.
+POLICY = email.policy.default.clone(header_factory=_Headers())
+
+
+def _boundary() -> str:
+    """A multipart boundary, set when the part is made: left unset, the generator draws one
+    and then searches the whole message for it with a regular expression compiled for it,
+    ~0.25 ms a part. "=_" cannot begin a line of a base64 or quoted-printable body (the
+    encodings RFC 2045 chose it for); a plain-text part would have to hold 128 random bits."""
+    return f"=_{secrets.token_hex(16)}"
 
 
 @lru_cache(maxsize=1)
