@@ -50,15 +50,21 @@ ACTIONS = (
 def record(
     session: Session, actor: User | None, action: str, subject: str, **detail: Any
 ) -> AuditEvent:
-    event = AuditEvent(
+    entry = event(actor, action, subject, **detail)
+    session.add(entry)
+    return entry
+
+
+def event(actor: User | None, action: str, subject: str, **detail: Any) -> AuditEvent:
+    """An audit event to store (`record` adds it to the session; a hot path may insert it
+    with store.rows instead)."""
+    return AuditEvent(
         at=datetime.now(UTC),
         actor_id=actor.id if actor else None,
         action=action,
         subject=subject,
         detail=detail,
     )
-    session.add(event)
-    return event
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from issuer.store.models import (
     OutboxMessage,
     User,
 )
+from issuer.store.rows import insert_rows
 
 CLAIM_LIFETIME = timedelta(days=14)
 
@@ -86,9 +87,9 @@ def prepare_claim(
 
 
 def queue_claim(session: Session, prepared: PreparedClaim) -> None:
-    """Store a prepared claim link and queue its e-mail (in the caller's transaction)."""
-    session.add(prepared.token)
-    session.add(prepared.message)
+    """Store a prepared claim link and queue its e-mail (in the caller's transaction), with
+    one INSERT each: nothing reads them back in that transaction."""
+    insert_rows(session, [prepared.token, prepared.message])
 
 
 @dataclass(frozen=True, slots=True)
