@@ -153,7 +153,7 @@ def sign_attestation(
         issued_at=now,
         valid_until=award.valid_until,
         claim=claims.prepare_claim(
-            claims.claim_facts(session, learner.id, achievement.id),
+            claims.facts_of(learner, achievement),
             credential_id,
             issuer.base_url,
             now=now,

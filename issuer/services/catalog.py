@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import bindparam, distinct, func, select
-from sqlalchemy.orm import Session, contains_eager, defer, lazyload
+from sqlalchemy.orm import Session, aliased, contains_eager, defer, lazyload, with_expression
 
 from issuer.achievements import build_achievements, write_achievements
 from issuer.errors import Conflict, FrameworkInvalid, InvalidInput, NotFound
@@ -175,6 +175,13 @@ def imported(session: Session) -> list[Imported]:
     return [Imported(record, learners.get(record.id, 0)) for record in records]
 
 
+_OTHER_LEVEL = aliased(AchievementRecord)
+_LEVELS = (
+    select(func.count(_OTHER_LEVEL.id))
+    .where(_OTHER_LEVEL.framework_id == FrameworkRecord.id)
+    .correlate(FrameworkRecord)
+    .scalar_subquery()
+)
 _ACHIEVEMENT = (  # built once: it runs on every confirmation and attestation
     select(AchievementRecord)
     .join(FrameworkRecord)
@@ -183,15 +190,18 @@ _ACHIEVEMENT = (  # built once: it runs on every confirmation and attestation
     )
     .options(
         contains_eager(AchievementRecord.framework).options(
-            lazyload(FrameworkRecord.achievements), defer(FrameworkRecord.source)
+            lazyload(FrameworkRecord.achievements),
+            defer(FrameworkRecord.source),
+            with_expression(FrameworkRecord.levels, _LEVELS),
         )
     )
 )
 
 
 def achievement_record(session: Session, soc: str, level_key: str) -> AchievementRecord:
-    """The level's Achievement with its framework, in one query: the framework's other
-    Achievements (four JSON documents) and its source file are read only if asked for."""
+    """The level's Achievement with its framework and its number of levels, in one query: the
+    framework's other Achievements (four JSON documents) and its source file are read only if
+    asked for."""
     record = session.scalar(_ACHIEVEMENT, {"soc": soc, "level": level_key})
     if record is None:
         raise NotFound(f"no achievement for occupation {soc!r} and level {level_key!r}")

@@ -103,6 +103,23 @@ class ClaimFacts:
     badge: BadgeFace
 
 
+def facts_of(learner: User, achievement: AchievementRecord) -> ClaimFacts:
+    """`claim_facts` from what an attestation has loaded already (catalog.achievement_record
+    counts the levels): no query."""
+    framework = achievement.framework
+    if framework.levels is None:
+        raise ValueError("the Achievement was loaded without its framework's number of levels")
+    badge = BadgeFace(
+        title=framework.title,
+        label=achievement.label,
+        soc=framework.soc,
+        position=achievement.position + 1,
+        count=framework.levels,
+    )
+    name = achievement.document["name"]
+    return ClaimFacts(learner.id, learner.email, learner.name, str(name), badge)
+
+
 def claim_facts(session: Session, learner_id: int, achievement_id: int) -> ClaimFacts:
     """What the claim e-mail needs, in one query (loading the learner, Achievement and
     framework as objects took five, with the framework's every Achievement to count them)."""

@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, query_expression, relationship
 from sqlalchemy.types import TypeDecorator
 
 from issuer import limits
@@ -144,6 +144,9 @@ class FrameworkRecord(Base):
     achievements: Mapped[list[AchievementRecord]] = relationship(
         order_by="AchievementRecord.position", lazy="selectin"
     )
+    # How many levels it has, when a query asks for it (catalog.achievement_record does: the
+    # claim e-mail's badge says "level 3 of 4" without loading the other Achievements).
+    levels: Mapped[int | None] = query_expression()
 
 
 class AchievementRecord(Base):

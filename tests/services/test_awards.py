@@ -19,7 +19,7 @@ from issuer.config import Settings
 from issuer.dids import resolve_did_key
 from issuer.errors import AlreadyIssued, InvalidInput, NotFound
 from issuer.jsonld.loader import load_document
-from issuer.services import accounts, awards, issuing, signoff
+from issuer.services import accounts, awards, catalog, claims, issuing, signoff
 from issuer.services.identity import load_identity
 from issuer.store.db import make_engine, read_session_factory, session_factory, transaction
 from issuer.store.models import Assignment, Confirmation, CredentialRecord, User
@@ -152,3 +152,17 @@ def test_a_supervisor_no_longer_assigned_cannot_store_what_they_signed(desk: Des
     with pytest.raises(NotFound):
         desk.store(signed)
     assert desk.credentials(learner) == []
+
+
+def test_the_claim_e_mail_says_what_the_stored_records_say(desk: Desk) -> None:
+    """The attestation composes its claim e-mail from what it loaded (no query of its own):
+    the same facts as claims.claim_facts reads for a credential stored earlier."""
+    learner = desk.learners[0]
+    with transaction(desk.reads) as session:
+        achievement = catalog.achievement_record(session, SOC, LEVEL)
+        person = session.get(User, learner)
+        assert person is not None
+        loaded = claims.facts_of(person, achievement)
+        read = claims.claim_facts(session, learner, achievement.id)
+    assert loaded == read
+    assert (loaded.badge.position, loaded.badge.count) == (achievement.position + 1, 4)
