@@ -43,7 +43,7 @@ from issuer.services.letters import Action, Letter, badge_of
 from issuer.services.roster import assigned_learner, ensure_assigned
 from issuer.services.signoff import active_confirmations, active_credential, renewable
 from issuer.store.models import AchievementRecord, Confirmation, CredentialRecord, User
-from issuer.store.rows import insert_rows
+from issuer.store.rows import insert_rows, values_of
 from issuer.types import JsonObject
 
 MAX_INDEX_ATTEMPTS = 20
@@ -288,22 +288,7 @@ def _store(session: Session, signed: SignedAward) -> CredentialRecord | None:
                 )
             session.add(record)
             session.flush()
-            consumed = _changed(
-                session,
-                update(Confirmation)
-                .where(
-                    Confirmation.id.in_(signed.confirmation_ids),
-                    # The learner and level as well, though the ids imply them: they let
-                    # PostgreSQL find the rows by the active-confirmations index even before
-                    # a new table is analyzed (by the ids alone it scanned all of that index:
-                    # 1 ms a credential at 6,000 confirmations, bench/http_load.py).
-                    Confirmation.learner_id == signed.learner_id,
-                    Confirmation.achievement_id == signed.achievement_id,
-                    Confirmation.withdrawn_at.is_(None),
-                    Confirmation.consumed_by.is_(None),
-                )
-                .values(consumed_by=record.id),
-            )
+            consumed = _consume(session, signed)
             if consumed != len(signed.confirmation_ids):
                 raise _Moved
     except (IntegrityError, _Moved):
@@ -317,7 +302,7 @@ def _stored_first(session: Session, signed: SignedAward, record: CredentialRecor
     already holds the level (the unique indexes), and a lost race for the confirmations is
     undone by hand."""
     dialect = session.get_bind().dialect.name
-    values = _credential_values(record)
+    values = values_of(record)
     table = cast(Table, CredentialRecord.__table__)
     insert_ = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
     inserted = session.execute(
@@ -325,23 +310,7 @@ def _stored_first(session: Session, signed: SignedAward, record: CredentialRecor
     ).first()
     if inserted is None:
         return False
-    consumed = _changed(
-        session,
-        update(Confirmation)
-        .where(
-            Confirmation.id.in_(signed.confirmation_ids),
-            # The learner and level as well, though the ids imply them: they let PostgreSQL
-            # find the rows by the active-confirmations index even before a new table is
-            # analyzed (by the ids alone it scanned all of that index: 1 ms a credential at
-            # 6,000 confirmations, bench/http_load.py).
-            Confirmation.learner_id == signed.learner_id,
-            Confirmation.achievement_id == signed.achievement_id,
-            Confirmation.withdrawn_at.is_(None),
-            Confirmation.consumed_by.is_(None),
-        )
-        .values(consumed_by=record.id),
-    )
-    if consumed != len(signed.confirmation_ids):
+    if _consume(session, signed) != len(signed.confirmation_ids):
         session.execute(
             update(Confirmation)
             .where(Confirmation.consumed_by == record.id)
@@ -355,19 +324,24 @@ def _stored_first(session: Session, signed: SignedAward, record: CredentialRecor
     return True
 
 
-def _credential_values(record: CredentialRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "learner_id": record.learner_id,
-        "achievement_id": record.achievement_id,
-        "attested_by": record.attested_by,
-        "status_list_index": record.status_list_index,
-        "document": record.document,
-        "issued_at": record.issued_at,
-        "valid_until": record.valid_until,
-        "predecessor_id": record.predecessor_id,
-        "public": True,
-    }
+def _consume(session: Session, signed: SignedAward) -> int:
+    """Mark the award's confirmations used by its credential; how many still were unused."""
+    return _changed(
+        session,
+        update(Confirmation)
+        .where(
+            Confirmation.id.in_(signed.confirmation_ids),
+            # The learner and level as well, though the ids imply them: they let PostgreSQL
+            # find the rows by the active-confirmations index even before a new table is
+            # analyzed (by the ids alone it scanned all of that index: 1 ms a credential at
+            # 6,000 confirmations, bench/http_load.py).
+            Confirmation.learner_id == signed.learner_id,
+            Confirmation.achievement_id == signed.achievement_id,
+            Confirmation.withdrawn_at.is_(None),
+            Confirmation.consumed_by.is_(None),
+        )
+        .values(consumed_by=signed.credential_id),
+    )
 
 
 def _changed(session: Session, statement: Update) -> int:

@@ -22,7 +22,7 @@ def insert_rows(session: Session, objects: Iterable[Base]) -> None:
     the session: keys the database generates (autoincrement ids) are not read back."""
     batches: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     for obj in objects:
-        values = _values(obj)
+        values = values_of(obj)
         table: Table = obj.__table__  # type: ignore[assignment]
         batches.setdefault((table, tuple(values)), []).append(values)
     for (table, _), rows in batches.items():
@@ -37,7 +37,7 @@ def insert_persistent(session: Session, obj: Base) -> None:
     session.add(obj)
 
 
-def _values(obj: Base) -> dict[str, Any]:
+def values_of(obj: Base) -> dict[str, Any]:
     """The column values set on `obj`; columns left unset get their defaults from the INSERT."""
     state = inspect(obj)
     values = {}
