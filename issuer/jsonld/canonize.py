@@ -454,13 +454,7 @@ def _parse(text: str, format: pyoxigraph.RdfFormat, relabel: bool = False) -> li
         raise JsonLdInvalid(f"the document is not valid {format.name}: {error}") from error
 
 
-_Term = (
-    pyoxigraph.NamedNode
-    | pyoxigraph.BlankNode
-    | pyoxigraph.Literal
-    | pyoxigraph.Triple
-    | pyoxigraph.DefaultGraph
-)
+_NO_TRIPLE_TERMS = "RDFC-1.0 has no canonical form for RDF 1.2 triple terms"
 
 
 def _as_strings(quads: Iterable[pyoxigraph.Quad], relabel: bool) -> list[rdfc.Quad]:
@@ -485,7 +479,7 @@ def _as_strings(quads: Iterable[pyoxigraph.Quad], relabel: bool) -> list[rdfc.Qu
         if kind is blank:
             subject = labels.get(subject) or label(subject)
         elif kind is triple:
-            raise JsonLdInvalid("RDFC-1.0 has no canonical form for RDF 1.2 triple terms")
+            raise JsonLdInvalid(_NO_TRIPLE_TERMS)
         else:
             subject = str(subject)
         kind = type(object_)
@@ -494,7 +488,7 @@ def _as_strings(quads: Iterable[pyoxigraph.Quad], relabel: bool) -> list[rdfc.Qu
         elif kind is literal and object_.direction is not None:
             object_ = _without_direction(object_)
         elif kind is triple:
-            raise JsonLdInvalid("RDFC-1.0 has no canonical form for RDF 1.2 triple terms")
+            raise JsonLdInvalid(_NO_TRIPLE_TERMS)
         else:
             object_ = str(object_)
         kind = type(graph)
