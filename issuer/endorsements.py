@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from issuer.data_model import parse_date_time
+from issuer.dates import human_date
 from issuer.jsonld.loader import CREDENTIALS_V2
 from issuer.types import JsonObject
 
@@ -21,9 +22,6 @@ OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 ENDORSEMENT_CONTEXT = [CREDENTIALS_V2, OB_CONTEXT]
 ENDORSEMENT_TYPE = "EndorsementCredential"
 MAX_COMMENT = 2_000
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +142,7 @@ def endorsers(node: JsonObject) -> list[Endorser]:
                 url=_web_address(url),
                 what=embedded.what.removeprefix("the "),
                 comment=endorsement_comment(endorsement),
-                since=f"{since.day} {_MONTHS[since.month - 1]} {since.year}" if since else None,
+                since=human_date(since) if since else None,
                 link=_web_address(endorsement.get("id")),
             )
         )

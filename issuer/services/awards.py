@@ -30,6 +30,7 @@ from issuer.credentials import (
     build_credential,
     status_entry,
 )
+from issuer.dates import human_date
 from issuer.errors import AlreadyIssued, Conflict, InvalidInput, NotFound
 from issuer.services import audit, claims, endorsing, mail
 from issuer.services.catalog import achievement_record
@@ -595,7 +596,7 @@ def _tell_learner(
         letter=Letter(
             greeting=f"Hello {record.learner.name},",
             before=(
-                f'Your Open Badge "{name}" {happened.format(date=when.strftime("%d %B %Y"))}.',
+                f'Your Open Badge "{name}" {happened.format(date=human_date(when))}.',
                 *because,
                 meaning,
             ),

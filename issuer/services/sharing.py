@@ -17,6 +17,7 @@ from issuer.baking.svg import bake_svg
 from issuer.brand import Brand
 from issuer.certificates import CertificateText, certificate_pdf
 from issuer.credentials import METHODS
+from issuer.dates import human_date
 from issuer.errors import NotFound
 from issuer.linkedin import Certification, add_to_profile_url, share_url
 from issuer.proofs.vc_jwt import OB3_JWT
@@ -211,7 +212,7 @@ def certificate(session: Session, item: CredentialView, brand: Brand) -> bytes:
             description=str(item.achievement.get("description", "")).split("\n\n")[0],
             statements=[name for name, _ in item.statements],
             issuer=item.issuer_name,
-            issued=item.record.issued_at.strftime("%d %B %Y"),
+            issued=human_date(item.record.issued_at),
             valid_until=valid_until[:10] if isinstance(valid_until, str) else None,
             page_url=item.page_url,
             level=item.face.label,

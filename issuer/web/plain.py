@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from issuer.checks import (
     EXPIRED,
@@ -24,30 +23,15 @@ from issuer.checks import (
     Check,
     VerificationReport,
 )
+from issuer.dates import human_date
 from issuer.endorsements import embedded_endorsements
 from issuer.types import JsonObject
 from issuer.web.templating import http_url
 
-# The pages are in English (base.html `lang="en"`): "2 November 2026".
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
 _DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml)(;base64)?,[A-Za-z0-9+/=%._-]*")
 # No spaces, quotes or angle brackets: escaped, they would be harmless, but no image is there.
 _PLAIN_URL = re.compile(r"[^\s\"'<>`\\]{1,2048}")
 MAX_IMAGE_CHARS = 500_000
-
-
-def human_date(value: object) -> str:
-    """A date or an XML Schema date-time as people write it; other text as it is."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return str(value)
-    if isinstance(value, date):
-        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)

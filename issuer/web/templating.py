@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from issuer.brand import Brand
 from issuer.credentials import METHODS
+from issuer.dates import human_date, human_time, short_date
 from issuer.web.assets import Assets
 from issuer.web.deps import signed_in
 
@@ -33,6 +34,10 @@ def make_templates(
         extensions=["jinja2.ext.do"],
     )
     environment.filters["http_url"] = http_url
+    # Every date a page shows is written one way: `{{ x|human_date }}` → "2 November 2026".
+    environment.filters["human_date"] = human_date
+    environment.filters["short_date"] = short_date
+    environment.filters["human_time"] = human_time
     # How a statement was confirmed, in words: templates never show the stored code.
     environment.globals["method_words"] = METHODS
     if assets is not None:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from issuer.badge_images import BadgeFace, badge_layout
+from issuer.dates import human_date
 from issuer.dids import DID_WEB, did_web_path
 from issuer.endorsements import endorsers
 from issuer.errors import NotFound
@@ -39,7 +40,6 @@ from issuer.web.deps import (
     optional_issuer,
 )
 from issuer.web.negotiation import wants_json
-from issuer.web.plain import human_date
 from issuer.web.templating import render
 
 router = APIRouter()

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from issuer.dates import human_date
 from issuer.dids import did_web_url
 from issuer.errors import InvalidInput
 from issuer.services.verifying import (
@@ -104,16 +105,16 @@ def _result(request: Request, session: ReadSessionDep, data: bytes, *, email: st
             "earner": plain.earner_name(credential),
             "image": plain.badge_image(credential, achievement),
             "dates": {
-                name: plain.human_date(credential.get(name))
+                name: human_date(credential.get(name))
                 for name in ("validFrom", "issuanceDate", "validUntil", "expirationDate")
                 if credential.get(name)
             }
-            | {"awarded": plain.human_date(credential.get("awardedDate") or "")},
+            | {"awarded": human_date(credential.get("awardedDate") or "")},
             "identity": _identity(issuer),
             "asks_email": names_an_email(credential),
             "belonging": belongs_to(credential, email) if email else None,
             "again": portable_input(data),
-            "checked_on": plain.human_date(datetime.now(UTC)),
+            "checked_on": human_date(datetime.now(UTC)),
         },
     )
     response.headers.update(NO_STORE)
