@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import bindparam, distinct, func, select
+from sqlalchemy import bindparam, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, defer, lazyload, with_expression
 
 from issuer.achievements import build_achievements, write_achievements
@@ -15,7 +15,13 @@ from issuer.errors import Conflict, FrameworkInvalid, InvalidInput, NotFound
 from issuer.frameworks import Framework, Level, load_framework, parse_framework
 from issuer.profiles import IssuerProfile
 from issuer.services import audit
-from issuer.store.models import AchievementRecord, Assignment, FrameworkRecord, User
+from issuer.store.models import (
+    AchievementRecord,
+    Assignment,
+    EndorsementRecord,
+    FrameworkRecord,
+    User,
+)
 from issuer.types import JsonObject
 
 
@@ -196,6 +202,30 @@ _ACHIEVEMENT = (  # built once: it runs on every confirmation and attestation
         )
     )
 )
+
+
+_ENDORSED = exists().where(
+    or_(
+        EndorsementRecord.subject_id == AchievementRecord.url,
+        EndorsementRecord.subject_id == bindparam("profile"),
+    ),
+    EndorsementRecord.withdrawn_at.is_(None),
+)
+_ACHIEVEMENT_TO_SIGN = _ACHIEVEMENT.options(with_expression(AchievementRecord.endorsed, _ENDORSED))
+
+
+def achievement_to_sign(
+    session: Session, soc: str, level_key: str, profile_id: str
+) -> AchievementRecord:
+    """`achievement_record`, and whether it or the issuer's Profile (`profile_id`) has an
+    endorsement in force (`endorsed`), in the same query: an attestation reads the endorsements
+    to embed only when there are some, most often none."""
+    record = session.scalar(
+        _ACHIEVEMENT_TO_SIGN, {"soc": soc, "level": level_key, "profile": profile_id}
+    )
+    if record is None:
+        raise NotFound(f"no achievement for occupation {soc!r} and level {level_key!r}")
+    return record
 
 
 def achievement_record(session: Session, soc: str, level_key: str) -> AchievementRecord:

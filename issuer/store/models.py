@@ -162,6 +162,9 @@ class AchievementRecord(Base):
     url: Mapped[str] = mapped_column(Text, unique=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     framework: Mapped[FrameworkRecord] = relationship(back_populates="achievements")
+    # Whether it, or the issuer's Profile, has an endorsement in force, when a query asks
+    # (catalog.achievement_to_sign: an attestation reads the endorsements only if there are any).
+    endorsed: Mapped[bool | None] = query_expression()
 
 
 class Assignment(Base):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, func, select
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.config import Settings
@@ -22,7 +24,13 @@ from issuer.jsonld.loader import load_document
 from issuer.services import accounts, awards, catalog, claims, issuing, signoff
 from issuer.services.identity import load_identity
 from issuer.store.db import make_engine, read_session_factory, session_factory, transaction
-from issuer.store.models import Assignment, Confirmation, CredentialRecord, User
+from issuer.store.models import (
+    Assignment,
+    Confirmation,
+    CredentialRecord,
+    EndorsementRecord,
+    User,
+)
 from issuer.verification import VerificationReport, verify_credential
 from tests.load.test_concurrency import prepare
 from tests.web.helpers import LEVEL, SOC
@@ -166,3 +174,102 @@ def test_the_claim_e_mail_says_what_the_stored_records_say(desk: Desk) -> None:
         read = claims.claim_facts(session, learner, achievement.id)
     assert loaded == read
     assert (loaded.badge.position, loaded.badge.count) == (achievement.position + 1, 4)
+
+
+@pytest.fixture
+def fresh_odds(monkeypatch: pytest.MonkeyPatch) -> awards.IndexOdds:
+    odds = awards.IndexOdds()
+    monkeypatch.setattr(awards, "INDEX_ODDS", odds)
+    return odds
+
+
+def statements_of(desk: Desk, learner_id: int, **options: bool) -> tuple[awards.SignedAward, str]:
+    """A signed award and every SQL statement signing it ran, one per line."""
+    seen: list[str] = []
+
+    def note(*event: object) -> None:
+        seen.append(" ".join(str(event[2]).split()))
+
+    engine = desk.reads.kw["bind"]
+    sqlalchemy_event.listen(engine, "before_cursor_execute", note)
+    try:
+        with transaction(desk.reads) as session:
+            signed = awards.sign_attestation(
+                session,
+                desk.supervisor(session),
+                desk.issuer,
+                learner_id=learner_id,
+                soc=SOC,
+                level=LEVEL,
+                **options,
+            )
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", note)
+    return signed, "\n".join(seen)
+
+
+def test_while_the_list_is_sparse_the_index_is_drawn_without_a_probe(
+    desk: Desk, fresh_odds: awards.IndexOdds
+) -> None:
+    """The credential's INSERT is the probe (its unique index): one query less an issuance."""
+    probe = "FROM credentials WHERE credentials.status_list_index ="
+    blind, statements = statements_of(desk, desk.learners[0])
+    assert blind.drawn_blind and probe not in statements
+    desk.store(blind)
+    assert (fresh_odds.drawn, fresh_odds.refused) == (1, 0)
+    probed, statements = statements_of(desk, desk.learners[1], probe=True)
+    assert not probed.drawn_blind and probe in statements
+
+
+def test_a_blind_draw_found_taken_is_signed_anew_and_counted(
+    desk: Desk, fresh_odds: awards.IndexOdds
+) -> None:
+    first = desk.store(desk.sign(desk.learners[0]))
+    taken = replace(desk.sign(desk.learners[1]), status_list_index=first.status_list_index)
+    assert taken.drawn_blind
+    record = desk.store(taken)
+    assert record.status_list_index != first.status_list_index
+    assert verified(json.loads(record.document), record).verified
+    assert (fresh_odds.drawn, fresh_odds.refused) == (2, 1)
+
+
+def test_once_blind_draws_are_refused_often_the_process_probes_first_again() -> None:
+    """A refused draw costs a second signature: past one in ten (and at least three, so one
+    unlucky draw early on decides nothing) probing is the cheaper way again."""
+    odds = awards.IndexOdds()
+    for refused in (True, True):
+        odds.record(refused)
+    assert not odds.worth_a_probe()
+    odds.record(True)
+    assert odds.worth_a_probe()
+    many = awards.IndexOdds()
+    for draw in range(40):
+        many.record(refused=draw % 20 == 0)  # 2 in 40, then a third: 3 in 41
+    many.record(True)
+    assert not many.worth_a_probe()
+    for _ in range(2):
+        many.record(True)
+    assert many.worth_a_probe()  # 5 in 43
+
+
+def test_endorsements_are_read_only_when_one_is_in_force(desk: Desk) -> None:
+    _, statements = statements_of(desk, desk.learners[0])
+    assert "FROM endorsements" in statements  # the flag, in the Achievement's query
+    assert "SELECT endorsements.id" not in statements
+    with transaction(desk.writes) as session:
+        achievement = catalog.achievement_record(session, SOC, LEVEL)
+        session.add(
+            EndorsementRecord(
+                id="e1",
+                subject_id=achievement.url,
+                endorser_id="did:example:endorser",
+                endorser_name="Endorser",
+                comment="Sound",
+                document=json.dumps({"id": "urn:uuid:e1", "type": ["EndorsementCredential"]}),
+                created_at=datetime.now(UTC),
+            )
+        )
+    signed, statements = statements_of(desk, desk.learners[0])
+    assert "SELECT endorsements.id" in statements
+    embedded = json.loads(signed.document)["credentialSubject"]["achievement"]["endorsement"]
+    assert [e["id"] for e in embedded] == ["urn:uuid:e1"]
