@@ -55,8 +55,13 @@ class IndexOdds:
     """How often, in this process, a status index drawn without a probe was found taken when
     the credential was stored. While the list is sparse a blind draw is almost always free and
     the credential's INSERT (its unique index) is the probe: one query less an issuance. A
-    taken index costs a second signature, so once more than one blind draw in ten was
-    refused, this process probes first again; the list only fills, so it stays that way."""
+    taken index costs a second signature, so once more than one recent blind draw in ten was
+    refused, this process probes first again; the list only fills, so it stays that way.
+
+    Recent: the counts are halved every WINDOW draws, so a process that drew blind while the
+    list went from empty to a tenth full sees today's odds, not its lifetime's."""
+
+    WINDOW = 200
 
     def __init__(self) -> None:
         self.drawn = 0
@@ -68,6 +73,9 @@ class IndexOdds:
     def record(self, refused: bool) -> None:
         self.drawn += 1
         self.refused += refused
+        if self.drawn >= self.WINDOW:
+            self.drawn //= 2
+            self.refused //= 2
 
 
 INDEX_ODDS = IndexOdds()

@@ -252,6 +252,17 @@ def test_once_blind_draws_are_refused_often_the_process_probes_first_again() -> 
     assert many.worth_a_probe()  # 5 in 43
 
 
+def test_the_odds_follow_the_recent_draws_not_the_process_lifetime() -> None:
+    """Thousands of free draws while the list was empty must not hide that it is now full
+    enough for one draw in five to be refused."""
+    odds = awards.IndexOdds()
+    for _ in range(10_000):
+        odds.record(refused=False)
+    for draw in range(odds.WINDOW):
+        odds.record(refused=draw % 5 == 0)
+    assert odds.worth_a_probe()
+
+
 def test_endorsements_are_read_only_when_one_is_in_force(desk: Desk) -> None:
     _, statements = statements_of(desk, desk.learners[0])
     assert "FROM endorsements" in statements  # the flag, in the Achievement's query
