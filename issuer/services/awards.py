@@ -171,7 +171,11 @@ def sign_attestation(
         evidence=statement_evidence(statements, confirmations),
         valid_until=now + timedelta(days=validity) if validity else None,
         endorsements=(
-            endorsing.embedded(session, [achievement.url, profile]) if achievement.endorsed else {}
+            # None (not asked for, or an ORM that leaves it unfilled on an object its session
+            # held already): read them rather than assume there are none.
+            {}
+            if achievement.endorsed is False
+            else endorsing.embedded(session, [achievement.url, profile])
         ),
     )
     credential_id = str(uuid.uuid4())

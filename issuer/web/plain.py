@@ -1,5 +1,5 @@
-"""Words for people, not engineers: a verification report as an employer reads it, and dates as
-people write them.
+"""Words for people, not engineers: a verification report as an employer reads it (its dates
+as people write them, `issuer.dates`).
 
 The verify page shows credentials anyone made, so everything here treats a credential as
 hostile: a name is text (templates escape it), an image is a `data:` image or an http(s)

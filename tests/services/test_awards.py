@@ -284,3 +284,34 @@ def test_endorsements_are_read_only_when_one_is_in_force(desk: Desk) -> None:
     assert "SELECT endorsements.id" in statements
     embedded = json.loads(signed.document)["credentialSubject"]["achievement"]["endorsement"]
     assert [e["id"] for e in embedded] == ["urn:uuid:e1"]
+
+
+def test_an_achievement_the_session_already_held_still_gets_its_endorsements(desk: Desk) -> None:
+    """The flag is a query expression, which an ORM may leave unfilled (None) on an object its
+    session already holds: the endorsements must still be embedded, never assumed absent."""
+    with transaction(desk.writes) as session:
+        achievement = catalog.achievement_record(session, SOC, LEVEL)
+        session.add(
+            EndorsementRecord(
+                id="e2",
+                subject_id=achievement.url,
+                endorser_id="did:example:endorser",
+                endorser_name="Endorser",
+                comment="Sound",
+                document=json.dumps({"id": "urn:uuid:e2", "type": ["EndorsementCredential"]}),
+                created_at=datetime.now(UTC),
+            )
+        )
+    with transaction(desk.reads) as session:
+        held = catalog.achievement_record(session, SOC, LEVEL)
+        signed = awards.sign_attestation(
+            session,
+            desk.supervisor(session),
+            desk.issuer,
+            learner_id=desk.learners[0],
+            soc=SOC,
+            level=LEVEL,
+        )
+        assert held.endorsed is not False
+    embedded = json.loads(signed.document)["credentialSubject"]["achievement"]["endorsement"]
+    assert [e["id"] for e in embedded] == ["urn:uuid:e2"]
