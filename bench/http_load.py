@@ -155,7 +155,7 @@ def with_wrk(
         (folder / "plan").write_text("".join(f"{path}\n" for path in paths))
         (folder / "body").write_text(json.dumps(body))
         (folder / "done").mkdir()
-        threads = min(2, clients)
+        threads = min(2, clients, len(paths))  # every thread has a share to finish
         script = Path(__file__).with_name("wrk_plan.lua")
         plan = [str(folder / "plan"), str(folder / "body"), token or "-", str(status)]
         command = ["wrk", "-t", str(threads), "-c", str(clients), "-d", "600s", "--timeout", "60s"]
