@@ -263,23 +263,31 @@ def test_the_odds_follow_the_recent_draws_not_the_process_lifetime() -> None:
     assert odds.worth_a_probe()
 
 
-def test_endorsements_are_read_only_when_one_is_in_force(desk: Desk) -> None:
-    _, statements = statements_of(desk, desk.learners[0])
-    assert "FROM endorsements" in statements  # the flag, in the Achievement's query
-    assert "SELECT endorsements.id" not in statements
+def endorse_the_level(desk: Desk, endorsement_id: str) -> None:
+    """An endorsement in force of the level's Achievement, stored as `endorsing` stores one
+    (its document a stand-in: only its id is looked for in the signed credential)."""
     with transaction(desk.writes) as session:
         achievement = catalog.achievement_record(session, SOC, LEVEL)
         session.add(
             EndorsementRecord(
-                id="e1",
+                id=endorsement_id,
                 subject_id=achievement.url,
                 endorser_id="did:example:endorser",
                 endorser_name="Endorser",
                 comment="Sound",
-                document=json.dumps({"id": "urn:uuid:e1", "type": ["EndorsementCredential"]}),
+                document=json.dumps(
+                    {"id": f"urn:uuid:{endorsement_id}", "type": ["EndorsementCredential"]}
+                ),
                 created_at=datetime.now(UTC),
             )
         )
+
+
+def test_endorsements_are_read_only_when_one_is_in_force(desk: Desk) -> None:
+    _, statements = statements_of(desk, desk.learners[0])
+    assert "FROM endorsements" in statements  # the flag, in the Achievement's query
+    assert "SELECT endorsements.id" not in statements
+    endorse_the_level(desk, "e1")
     signed, statements = statements_of(desk, desk.learners[0])
     assert "SELECT endorsements.id" in statements
     embedded = json.loads(signed.document)["credentialSubject"]["achievement"]["endorsement"]
@@ -289,19 +297,7 @@ def test_endorsements_are_read_only_when_one_is_in_force(desk: Desk) -> None:
 def test_an_achievement_the_session_already_held_still_gets_its_endorsements(desk: Desk) -> None:
     """The flag is a query expression, which an ORM may leave unfilled (None) on an object its
     session already holds: the endorsements must still be embedded, never assumed absent."""
-    with transaction(desk.writes) as session:
-        achievement = catalog.achievement_record(session, SOC, LEVEL)
-        session.add(
-            EndorsementRecord(
-                id="e2",
-                subject_id=achievement.url,
-                endorser_id="did:example:endorser",
-                endorser_name="Endorser",
-                comment="Sound",
-                document=json.dumps({"id": "urn:uuid:e2", "type": ["EndorsementCredential"]}),
-                created_at=datetime.now(UTC),
-            )
-        )
+    endorse_the_level(desk, "e2")
     with transaction(desk.reads) as session:
         held = catalog.achievement_record(session, SOC, LEVEL)
         signed = awards.sign_attestation(
