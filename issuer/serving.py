@@ -14,6 +14,7 @@ them all.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import signal
@@ -30,6 +31,8 @@ from issuer.errors import Conflict
 
 APP = "issuer.web.app:app_from_env"
 STOP_TIMEOUT = 30.0
+APP_PROCESS, MAIL_PROCESS = "issuer-app", "issuer-mail"  # what ps and top show
+_PR_SET_NAME = 15  # linux/prctl.h
 
 _spawn = multiprocessing.get_context("spawn")
 logger = logging.getLogger(__name__)
@@ -72,10 +75,22 @@ def serve_socket(sock: socket.socket, ready: EventType) -> None:
     `ready` is set once it serves."""
     # proxy_headers=False: uvicorn would believe X-Forwarded-For from loopback before the app
     # sees the request; ISSUER_TRUSTED_PROXIES decides that (web/ratelimit.py).
+    name_process(APP_PROCESS)
     config = uvicorn.Config(APP, factory=True, log_level="warning", proxy_headers=False)
     server = uvicorn.Server(config)
     threading.Thread(target=_report_ready, args=(server, ready), daemon=True).start()
     server.run(sockets=[sock])
+
+
+def name_process(name: str) -> None:
+    """Names this process for ps, top and psutil (Linux's 15-byte `comm`): every process of
+    `issuer serve` is otherwise "python", and an operator (or bench/http_load.py, splitting
+    the CPU) cannot tell the app processes from the mail worker. Elsewhere, nothing happens."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return
+    prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
 def _report_ready(server: uvicorn.Server, ready: EventType) -> None:

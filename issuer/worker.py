@@ -33,6 +33,7 @@ from issuer.render_method import certificate_template, render_method
 from issuer.services import bulk_awards, mail
 from issuer.services.identity import load_identity
 from issuer.services.issuing import Issuer
+from issuer.serving import MAIL_PROCESS, name_process
 from issuer.store.db import make_engine, read_session_factory, session_factory
 from issuer.types import JsonObject
 
@@ -119,6 +120,7 @@ WORKER_NICENESS = 10
 
 def serve_forever() -> None:
     """The target `issuer serve` starts the worker process with: at a lower priority."""
+    name_process(MAIL_PROCESS)
     os.nice(WORKER_NICENESS)
     run()
 

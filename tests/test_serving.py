@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from issuer.cli import app
 from issuer.config import Settings
+from issuer.serving import APP_PROCESS, MAIL_PROCESS
 from tests.conftest import prepare_database
 from tests.web.helpers import free_port, serve
 
@@ -81,6 +82,21 @@ def test_keep_alive_connections_spread_over_the_workers(server: tuple[Any, int])
     assert sum(held) == CONNECTIONS
     # Binomial(32, 1/2): below 4 on one side has probability ~1e-6.
     assert min(held) >= 4, held
+
+
+def test_ps_tells_the_app_processes_from_the_mail_worker(server: tuple[Any, int]) -> None:
+    """Each process names itself (`serving.name_process`): an operator's top, and the
+    benchmark's CPU split, tell the app from the mail worker without guessing."""
+    process, _ = server
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        names = sorted(child.name() for child in psutil.Process(process.pid).children())
+        if names.count(APP_PROCESS) == WORKERS and MAIL_PROCESS in names:
+            break
+        time.sleep(0.2)
+    assert names.count(APP_PROCESS) == WORKERS, names
+    assert names.count(MAIL_PROCESS) == 1, names
+    assert {child.name() for child in workers(process)} == {APP_PROCESS}
 
 
 def test_a_killed_worker_is_replaced_and_sigterm_stops_all(server: tuple[Any, int]) -> None:
