@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Update, case, func, select, update
+from sqlalchemy import Update, bindparam, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.brand import Brand
@@ -244,7 +244,7 @@ def _send(transport: Transport, sender: str, brand: Brand, message: _Claimed) ->
 
 def _record(session: Session, claimed: _Claimed, error: str | None, now: datetime) -> None:
     if error is None:
-        session.execute(_sent(claimed.id, now))
+        session.execute(_SENT, {"message_id": claimed.id, "now": now})
         return
     stored = session.get(OutboxMessage, claimed.id)
     if stored is None or stored.sent_at is not None or stored.dead_at is not None:
@@ -256,14 +256,21 @@ def _record(session: Session, claimed: _Claimed, error: str | None, now: datetim
         stored.next_attempt_at = now + FIRST_RETRY * 2 ** (claimed.attempts - 1)
 
 
-def _sent(message_id: int, now: datetime) -> Update:
+def _sent_statement() -> Update:
     """Record a message as sent and erase its secrets (`_erase_secrets`) in one UPDATE, with
     no SELECT of its texts first: each claim e-mail cost the worker a round trip and its whole
-    row read back. Every right-hand side reads the row as it was."""
+    row read back. Every right-hand side reads the row as it was. Built once, with the id and
+    the time as parameters: building it per message cost the worker ~0.4 ms of each claim
+    e-mail's ~5 (bench/http_load.py's mail column)."""
     message = OutboxMessage
+    now = bindparam("now", type_=message.sent_at.type)  # UTCDateTime, as the columns
     return (
         update(message)
-        .where(message.id == message_id, message.sent_at.is_(None), message.dead_at.is_(None))
+        .where(
+            message.id == bindparam("message_id"),
+            message.sent_at.is_(None),
+            message.dead_at.is_(None),
+        )
         .values(
             sent_at=now,
             last_error=None,
@@ -277,6 +284,9 @@ def _sent(message_id: int, now: datetime) -> Update:
         )
         .execution_options(synchronize_session=False)
     )
+
+
+_SENT = _sent_statement()
 
 
 def _give_up(message: OutboxMessage, error: str, now: datetime) -> None:
