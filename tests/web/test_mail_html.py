@@ -411,6 +411,45 @@ def test_a_png_logo_goes_inline_at_twice_its_shown_size(tmp_path: Path) -> None:
     assert Image.open(io.BytesIO(images(message)[logo.group(1)])).size == (240, 80)
 
 
+def test_each_message_gets_its_own_copy_of_the_cached_pictures() -> None:
+    """The badge's and logo's parts are made once per process (`letters._inline_part`) and
+    copied into each message with its own Content-IDs: a later message never changes an
+    earlier one's, and a copy is the part `add_related` would have made, byte for byte."""
+    brand = Brand("St Example Hospital", "#7c3aed")
+    first = compose(brand)
+    written = first.as_bytes()
+    second = compose(brand)
+    assert first.as_bytes() == written
+    for message in (first, second):
+        html = part(message, "html")
+        assert sorted(re.findall(r'<img src="cid:([^"]+)"', html)) == sorted(images(message))
+    assert not set(images(first)) & set(images(second))
+    assert images(first)[_cid(first, "badge")] == letters.badge_picture(FACE).png
+
+    picture = letters.badge_picture(FACE)
+    made = EmailMessage(policy=letters.POLICY)
+    made.set_content("<p>badge</p>", subtype="html")
+    made.add_related(
+        picture.png,
+        "image",
+        "png",
+        cid="<b@example.org>",
+        disposition="inline",
+        filename="badge.png",
+    )
+    *_, expected = made.iter_parts()
+    copied = letters._inline_copy(letters._inline_part(picture, "badge"), "<b@example.org>")
+    assert copied.as_bytes() == expected.as_bytes()
+
+
+def _cid(message: EmailMessage, name: str) -> str:
+    """The Content-ID (without <>) of the inline image named `name`.png."""
+    for item in message.walk():
+        if item.get_filename() == f"{name}.png":
+            return str(item["Content-ID"]).strip("<>")
+    raise AssertionError(f"no {name}.png in the message")
+
+
 def test_without_a_logo_the_monogram_is_drawn_in_the_brand_colour() -> None:
     message = compose(Brand("St Example Hospital", "#7c3aed"))
     html = part(message, "html")
