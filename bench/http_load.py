@@ -136,6 +136,19 @@ class CpuMeter:
         return time.perf_counter() - start
 
 
+def machine_speed(rounds: int = 5) -> float:
+    """CPU milliseconds a fixed pure-Python loop takes (the median of `rounds`): this shared
+    machine's speed drifts by a third within minutes (150 ms when fast, 260 when slow, on
+    2026-12-01), so each run prints it before and after beside its figures."""
+    times = []
+    for _ in range(rounds):
+        start, total = time.process_time(), 0
+        for number in range(3_000_000):
+            total += number * number % 7
+        times.append(time.process_time() - start)
+    return statistics.median(times) * 1000
+
+
 def mail_pending(database_url: str) -> int:
     engine = make_engine(database_url)
     with session_factory(engine)() as session:
@@ -303,6 +316,7 @@ def main() -> None:
         KeyRing(settings.keys_dir).generate(None, dev=True)
         token, learners = prepare(settings, options.learners + options.warmup)
         warmup, learners = learners[: options.warmup], learners[options.warmup :]
+        speed_before = machine_speed()
         server = serve(settings, port, workers=options.workers)
         drive = with_wrk if generator == "wrk" else with_httpx
         try:
@@ -335,6 +349,7 @@ def main() -> None:
             before = meter.sample()
             verifying = verify(options.verifications)
             verifying_cpu = meter.sample() - before
+            speed_after = machine_speed()
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -342,6 +357,10 @@ def main() -> None:
     print(
         f"{backend}, {options.workers} app processes, {options.clients} concurrent clients "
         f"({generator}), {os.cpu_count()} cores, after {options.warmup} of each not measured"
+    )
+    print(
+        f"machine speed: a fixed Python loop took {speed_before:.0f} ms of CPU before the run "
+        f"and {speed_after:.0f} ms after (lower is faster)"
     )
     print(f"{'measure':34} {'value':>12}")
     label = "issuance (attest → signed, stored)"
