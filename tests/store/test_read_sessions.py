@@ -7,9 +7,12 @@ import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.pq import TransactionStatus
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from issuer.config import Settings
-from issuer.store.db import make_engine, read_session_factory, transaction
+from issuer.store.db import make_engine, read_session_factory, session_factory, transaction
 from issuer.store.models import User
 from issuer.web.app import create_app
 from tests.web.helpers import World
@@ -43,3 +46,30 @@ def test_a_read_only_session_refuses_to_write(db_settings: Settings) -> None:
         with transaction(read_session_factory(engine)) as session:
             session.add(User(email="y@example.org", name="Y"))
     engine.dispose()
+
+
+def test_postgresql_reads_open_no_transaction_and_writes_still_do(db_settings: Settings) -> None:
+    """A read-only session on PostgreSQL sends its SELECTs without BEGIN and ROLLBACK (each
+    statement has its own snapshot at READ COMMITTED either way); a write session still runs
+    in one transaction, and a connection the pool hands from one to the other keeps neither's
+    mode."""
+    if not db_settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite's readers take no write lock; their BEGIN is what keeps them apart")
+    engine = make_engine(db_settings.database_url)
+    try:
+        for _ in range(2):  # the second round reuses the pooled connection
+            with transaction(read_session_factory(engine)) as reading:
+                reading.scalar(select(func.count()).select_from(User))
+                assert _status(reading) == TransactionStatus.IDLE
+            with transaction(session_factory(engine)) as writing:
+                writing.scalar(select(func.count()).select_from(User))
+                assert _status(writing) == TransactionStatus.INTRANS
+    finally:
+        engine.dispose()
+
+
+def _status(session: Session) -> TransactionStatus:
+    """The server-side transaction state of the session's connection (psycopg's view)."""
+    connection = session.connection().connection.dbapi_connection
+    assert connection is not None
+    return TransactionStatus(connection.info.transaction_status)
