@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, Update, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult, Update, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, make_transient_to_detached
 
@@ -44,7 +42,7 @@ from issuer.services.letters import Action, Letter, badge_of
 from issuer.services.roster import assigned_learner, ensure_assigned
 from issuer.services.signoff import active_confirmations, active_credential, renewable
 from issuer.store.models import AchievementRecord, Confirmation, CredentialRecord, User
-from issuer.store.rows import insert_rows, values_of
+from issuer.store.rows import insert_rows, insert_unless_taken
 from issuer.types import JsonObject
 
 MAX_INDEX_ATTEMPTS = 20
@@ -356,14 +354,7 @@ def _stored_first(session: Session, signed: SignedAward, record: CredentialRecor
     two round trips. The INSERT does nothing if the status index is taken or the learner
     already holds the level (the unique indexes), and a lost race for the confirmations is
     undone by hand."""
-    dialect = session.get_bind().dialect.name
-    values = values_of(record)
-    table = cast(Table, CredentialRecord.__table__)
-    insert_ = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
-    inserted = session.execute(
-        insert_.values(values).on_conflict_do_nothing().returning(table.c.id)
-    ).first()
-    if inserted is None:
+    if not insert_unless_taken(session, record):
         return False
     if _consume(session, signed) != len(signed.confirmation_ids):
         session.execute(
