@@ -2,20 +2,25 @@
 
     .venv/bin/python bench/http_load.py [--learners 600] [--clients 8] [--verifications 2000]
         [--workers 4] [--database-url postgresql://…]   # a fresh database on that server
-        [--generator auto|wrk|httpx]
+        [--generator auto|wrk|httpx] [--warmup 40]
 
 Starts `issuer serve --workers 4` on 127.0.0.1 (four app processes sharing the database: two
-per core, so that while one waits for the database or its turn to write, another runs), then:
+per core, so that while one waits for the database or its turn to write, another runs), waits
+until its processes are idle, sends `--warmup` attestations and verifications that are not
+measured, then:
 1. issuance: N learners with every statement of a level confirmed; concurrent clients POST the
    supervisor's attestation (build, sign, allocate a status index, store, queue the claim mail):
-   credentials per second;
+   credentials per second. The mail worker (nice 10) sends most claim e-mails after the burst:
+   the script waits for the outbox to empty and counts the worker's CPU against issuance, in
+   a column of its own, with the rate the cores could sustain if every e-mail went as fast;
 2. verification: concurrent clients POST /credentials/verify with one issued credential
    (status list included): throughput and p50/p99 latency.
 
 The clients are wrk's (C, `apt install wrk`; `wrk_plan.lua` sends each request of a fixed plan
 once) when it is on the PATH, else Python threads over httpx. The load generator shares the
 two cores with the server, and httpx takes ~1.5–1.9 ms of CPU a request, wrk a tenth of that:
-the header names the generator, and its CPU is reported beside the server's.
+the header names the generator, and its CPU is reported beside the server's. The machine's
+speed (a fixed Python loop) is printed before and after: on a shared virtual machine it drifts.
 """
 
 from __future__ import annotations
@@ -329,8 +334,10 @@ def main() -> None:
                 return drive(base, paths, {"soc": SOC, "level": LEVEL}, token, 201, options.clients)
 
             def verify(count: int) -> Phase:
-                paths, body = ["/credentials/verify"] * count, {"verifiableCredential": credential}
-                return drive(base, paths, body, None, 200, options.clients)
+                body: dict[str, object] = {"verifiableCredential": credential}
+                return drive(
+                    base, ["/credentials/verify"] * count, body, None, 200, options.clients
+                )
 
             if warmup:
                 attest(warmup)
@@ -376,10 +383,14 @@ def main() -> None:
         ("issuance", issuing_cpu, issuing, mail_cpu),
         ("verification", verifying_cpu, verifying, verifying_cpu.mail),
     ):
-        each = (cpu.app, mail, cpu.database, cpu.generator)
-        figures = [seconds / phase.count * 1000 for seconds in each]
-        figures += [cpu.busy() / phase.seconds, cpu.steal / phase.seconds]
-        print(f"{label:34}" + "".join(f"{figure:11.1f}" for figure in figures))
+        parts = (cpu.app, mail, cpu.database, cpu.generator)
+        figures = [seconds / phase.count * 1000 for seconds in parts]
+        shares = [cpu.busy() / phase.seconds, cpu.steal / phase.seconds]
+        print(
+            f"{label:34}"
+            + "".join(f"{figure:11.1f}" for figure in figures)
+            + "".join(f"{share:11.2f}" for share in shares)
+        )
     print()
     # The worker sends the claim e-mails at a lower priority, mostly once the burst is over:
     # what the cores could sustain with every e-mail sent is set by the CPU of it all.
