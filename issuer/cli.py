@@ -783,7 +783,7 @@ def serve(
     if with_worker:
         os.environ["ISSUER_MAIL_WORKER"] = "true"  # read by the app processes' settings
         process = multiprocessing.get_context("spawn").Process(
-            target=mail_worker.serve_forever, name="issuer-mail-worker"
+            target=mail_worker.serve_forever, args=(os.getpid(),), name="issuer-mail-worker"
         )
         process.start()
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -32,7 +33,7 @@ from issuer.errors import Conflict
 APP = "issuer.web.app:app_from_env"
 STOP_TIMEOUT = 30.0
 APP_PROCESS, MAIL_PROCESS = "issuer-app", "issuer-mail"  # what ps and top show
-_PR_SET_NAME = 15  # linux/prctl.h
+_PR_SET_PDEATHSIG, _PR_SET_NAME = 1, 15  # linux/prctl.h
 
 _spawn = multiprocessing.get_context("spawn")
 logger = logging.getLogger(__name__)
@@ -70,27 +71,47 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_socket(sock: socket.socket, ready: EventType) -> None:
+def serve_socket(sock: socket.socket, ready: EventType, parent: int) -> None:
     """A worker process: the app on its own socket, shut down by SIGTERM/SIGINT (uvicorn);
     `ready` is set once it serves."""
     # proxy_headers=False: uvicorn would believe X-Forwarded-For from loopback before the app
     # sees the request; ISSUER_TRUSTED_PROXIES decides that (web/ratelimit.py).
     name_process(APP_PROCESS)
+    end_with(parent)
     config = uvicorn.Config(APP, factory=True, log_level="warning", proxy_headers=False)
     server = uvicorn.Server(config)
     threading.Thread(target=_report_ready, args=(server, ready), daemon=True).start()
     server.run(sockets=[sock])
 
 
+def end_with(parent: int) -> None:
+    """Have Linux send this process SIGTERM when `parent`, which started it, ends, however it
+    ends. `issuer serve`'s own cleanup does not always run: with one app process, uvicorn
+    raises SIGTERM again after its graceful shutdown, which ended the parent before it stopped
+    its mail worker, and a kill -9 skips any cleanup; the orphan went on sending mail (and
+    serving its socket) under the old settings. Elsewhere, nothing happens."""
+    prctl = _prctl()
+    if prctl is None:
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # it ended before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _prctl() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
 def name_process(name: str) -> None:
     """Names this process for ps, top and psutil (Linux's 15-byte `comm`): every process of
     `issuer serve` is otherwise "python", and an operator (or bench/http_load.py, splitting
     the CPU) cannot tell the app processes from the mail worker. Elsewhere, nothing happens."""
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux
-        return
-    prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
 def _report_ready(server: uvicorn.Server, ready: EventType) -> None:
@@ -125,7 +146,7 @@ class Supervisor:
 
     def _start(self, sock: socket.socket) -> tuple[SpawnProcess, EventType]:
         ready = _spawn.Event()
-        process = _spawn.Process(target=serve_socket, args=(sock, ready))
+        process = _spawn.Process(target=serve_socket, args=(sock, ready, os.getpid()))
         process.start()
         return process, ready
 

@@ -33,7 +33,7 @@ from issuer.render_method import certificate_template, render_method
 from issuer.services import bulk_awards, mail
 from issuer.services.identity import load_identity
 from issuer.services.issuing import Issuer
-from issuer.serving import MAIL_PROCESS, name_process
+from issuer.serving import MAIL_PROCESS, end_with, name_process
 from issuer.store.db import make_engine, read_session_factory, session_factory
 from issuer.types import JsonObject
 
@@ -118,9 +118,11 @@ def _render_method(settings: Settings) -> list[JsonObject]:
 WORKER_NICENESS = 10
 
 
-def serve_forever() -> None:
-    """The target `issuer serve` starts the worker process with: at a lower priority."""
+def serve_forever(parent: int) -> None:
+    """The target `issuer serve` (process `parent`) starts the worker process with: at a lower
+    priority, and ended when `parent` ends."""
     name_process(MAIL_PROCESS)
+    end_with(parent)
     os.nice(WORKER_NICENESS)
     run()
 

@@ -128,3 +128,35 @@ def test_a_port_in_use_is_refused_not_shared(server: tuple[Any, int], runner: Cl
     )
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
+
+
+@pytest.mark.parametrize(("workers", "sig"), [(1, signal.SIGTERM), (2, signal.SIGKILL)])
+def test_no_process_outlives_issuer_serve(settings: Settings, workers: int, sig: int) -> None:
+    """With one app process, uvicorn raises SIGTERM again after its graceful shutdown, which
+    ended `issuer serve` before it stopped its mail worker; a kill -9 skips any cleanup. Either
+    way the mail worker and the app processes end with it (`serving.end_with`) instead of
+    sending mail and serving on as orphans."""
+    port = free_port()
+    configured = replace(settings, base_url=f"http://127.0.0.1:{port}")
+    prepare_database(configured)
+    process = serve(configured, port, workers=workers)
+    try:
+        parent = psutil.Process(process.pid)
+        apps = workers if workers > 1 else 0  # one app process: `issuer serve` itself
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            names = [child.name() for child in parent.children()]
+            if MAIL_PROCESS in names and names.count(APP_PROCESS) == apps:
+                break
+            time.sleep(0.2)
+        children = parent.children(recursive=True)
+        names = [child.name() for child in children]
+        assert MAIL_PROCESS in names and names.count(APP_PROCESS) == apps, names
+        process.send_signal(sig)
+        process.wait(timeout=40)
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert alive == [], [(p.pid, p.name(), p.status(), p.cmdline()[-1:]) for p in alive]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
