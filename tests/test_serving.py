@@ -8,6 +8,7 @@ kernel spreads them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -157,6 +158,8 @@ def test_no_process_outlives_issuer_serve(settings: Settings, workers: int, sig:
         _, alive = psutil.wait_procs(children, timeout=30)
         assert alive == [], [(p.pid, p.name(), p.status(), p.cmdline()[-1:]) for p in alive]
     finally:
-        if process.poll() is None:
+        # The whole process group, whether or not its leader is still there: a failure here
+        # must not leave orphans behind for the tests after it.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        process.wait(timeout=30)
