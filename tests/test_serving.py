@@ -85,16 +85,23 @@ def test_keep_alive_connections_spread_over_the_workers(server: tuple[Any, int])
     assert min(held) >= 4, held
 
 
+def named_children(process: Any, apps: int, limit: float = 60) -> list[str]:
+    """The names of `issuer serve`'s children once its `apps` app processes and its mail
+    worker have named themselves (each does as it starts), or as they are after `limit` s."""
+    deadline = time.monotonic() + limit
+    while True:
+        names = sorted(child.name() for child in psutil.Process(process.pid).children())
+        done = names.count(APP_PROCESS) == apps and MAIL_PROCESS in names
+        if done or time.monotonic() > deadline:
+            return names
+        time.sleep(0.2)
+
+
 def test_ps_tells_the_app_processes_from_the_mail_worker(server: tuple[Any, int]) -> None:
     """Each process names itself (`serving.name_process`): an operator's top, and the
     benchmark's CPU split, tell the app from the mail worker without guessing."""
     process, _ = server
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        names = sorted(child.name() for child in psutil.Process(process.pid).children())
-        if names.count(APP_PROCESS) == WORKERS and MAIL_PROCESS in names:
-            break
-        time.sleep(0.2)
+    names = named_children(process, WORKERS)
     assert names.count(APP_PROCESS) == WORKERS, names
     assert names.count(MAIL_PROCESS) == 1, names
     assert {child.name() for child in workers(process)} == {APP_PROCESS}
@@ -142,17 +149,10 @@ def test_no_process_outlives_issuer_serve(settings: Settings, workers: int, sig:
     prepare_database(configured)
     process = serve(configured, port, workers=workers)
     try:
-        parent = psutil.Process(process.pid)
         apps = workers if workers > 1 else 0  # one app process: `issuer serve` itself
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            names = [child.name() for child in parent.children()]
-            if MAIL_PROCESS in names and names.count(APP_PROCESS) == apps:
-                break
-            time.sleep(0.2)
-        children = parent.children(recursive=True)
-        names = [child.name() for child in children]
+        names = named_children(process, apps)
         assert MAIL_PROCESS in names and names.count(APP_PROCESS) == apps, names
+        children = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(sig)
         process.wait(timeout=40)
         _, alive = psutil.wait_procs(children, timeout=30)
